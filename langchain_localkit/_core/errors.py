@@ -1,0 +1,125 @@
+"""The error family of langchain-localkit.
+
+Every error subclasses `LocalKitError` and also the closest builtin, so existing
+`except FileNotFoundError` / `except ConnectionError` / `except ValueError` code keeps working.
+Each message says what happened and what to do about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LocalKitError(Exception):
+    """Base class of every error raised by langchain-localkit."""
+
+
+class ModelFileError(LocalKitError):
+    """A model file cannot be used: missing, a directory, not GGUF, truncated or unsupported.
+
+    Attributes:
+        path: The path that was given.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class ModelNotFoundError(ModelFileError, FileNotFoundError):
+    """The model file does not exist."""
+
+
+class ModelIsDirectoryError(ModelFileError, IsADirectoryError):
+    """A directory was given where a model file was expected."""
+
+
+class InvalidModelFileError(ModelFileError, ValueError):
+    """The file exists but is not a usable GGUF file (wrong format, truncated, corrupt)."""
+
+
+class UnsupportedArchitectureError(ModelFileError, ValueError):
+    """The runtime cannot load this model architecture.
+
+    Attributes:
+        architecture: The `general.architecture` read from the GGUF metadata.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None, architecture: str = "") -> None:
+        super().__init__(message, path)
+        self.architecture = architecture
+
+
+class ModelLoadError(LocalKitError, RuntimeError):
+    """The runtime failed to load a model file that looked valid."""
+
+
+class RuntimeNotInstalledError(LocalKitError, ImportError):
+    """The Python package of a runtime is not installed."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the `{package}` package, which is not installed. "
+            f"Install it with `pip install 'langchain-localkit[{extra}]'`."
+        )
+        self.package = package
+        self.extra = extra
+
+
+class ServerUnavailableError(LocalKitError, ConnectionError):
+    """No server answers at the configured URL, or it is still loading after the timeout."""
+
+
+class ServerError(LocalKitError, RuntimeError):
+    """A server answered with an error (its own message is kept).
+
+    Attributes:
+        status_code: The HTTP status, or None for an error inside a stream.
+    """
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ContextOverflowError(LocalKitError, ValueError):
+    """The prompt (plus the tokens asked for) does not fit the model's context window.
+
+    Attributes:
+        n_prompt_tokens: Tokens in the prompt.
+        n_ctx: The context window size.
+    """
+
+    def __init__(self, n_prompt_tokens: int, n_ctx: int, hint: str = "") -> None:
+        message = (
+            f"The prompt is {n_prompt_tokens} tokens but the context window is {n_ctx} tokens. "
+            + (hint or "Shorten the prompt, or load the model with a larger `n_ctx`.")
+        )
+        super().__init__(message)
+        self.n_prompt_tokens = n_prompt_tokens
+        self.n_ctx = n_ctx
+
+
+class TemplateError(LocalKitError, ValueError):
+    """A chat template is malformed, fails to render, or tried to escape the sandbox."""
+
+
+class ModelBusyError(LocalKitError, RuntimeError):
+    """A thread tried to use a model while it still holds an unfinished stream on that model."""
+
+
+__all__ = [
+    "ContextOverflowError",
+    "InvalidModelFileError",
+    "LocalKitError",
+    "ModelBusyError",
+    "ModelFileError",
+    "ModelIsDirectoryError",
+    "ModelLoadError",
+    "ModelNotFoundError",
+    "RuntimeNotInstalledError",
+    "ServerError",
+    "ServerUnavailableError",
+    "TemplateError",
+    "UnsupportedArchitectureError",
+]

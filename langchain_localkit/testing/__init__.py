@@ -1,0 +1,14 @@
+"""Offline test models: a tiny generated GGUF and the packaged Gemma 3 270M.
+
+Use them to test your own chains without downloading anything:
+
+    >>> from langchain_localkit.testing import make_tiny_gguf
+    >>> path = make_tiny_gguf("/tmp/tiny.gguf")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from langchain_localkit.testing.tiny import TINY_CHAT_TEMPLATE, make_tiny_gguf
+from langchain_localkit.testing.models import gemma_model_path
+
+__all__ = ["TINY_CHAT_TEMPLATE", "gemma_model_path", "make_tiny_gguf"]
