@@ -45,7 +45,9 @@ class UnsupportedArchitectureError(ModelFileError, ValueError):
         architecture: The `general.architecture` read from the GGUF metadata.
     """
 
-    def __init__(self, message: str, path: str | Path | None = None, architecture: str = "") -> None:
+    def __init__(
+        self, message: str, path: str | Path | None = None, architecture: str = ""
+    ) -> None:
         super().__init__(message, path)
         self.architecture = architecture
 

@@ -165,7 +165,8 @@ class _Cursor:
                 return ArraySummary(etype, n)
             return [self.value(etype) for _ in range(n)]
         raise InvalidModelFileError(
-            f"{self.path} is corrupt: unknown GGUF value type {vtype} at byte {self.off}.", self.path
+            f"{self.path} is corrupt: unknown GGUF value type {vtype} at byte {self.off}.",
+            self.path,
         )
 
 
@@ -271,7 +272,9 @@ def _read(p: Path, size: int, check_tensors: bool) -> GGUFInfo:
             metadata[k] = cur.value(vtype)
         if check_tensors:
             _check_tensor_data(cur, p, n_tensors, metadata)
-    return GGUFInfo(path=p, version=version, metadata=metadata, tensor_count=n_tensors, file_size=size)
+    return GGUFInfo(
+        path=p, version=version, metadata=metadata, tensor_count=n_tensors, file_size=size
+    )
 
 
 def _check_tensor_data(cur: _Cursor, p: Path, n_tensors: int, metadata: Mapping[str, Any]) -> None:

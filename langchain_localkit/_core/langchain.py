@@ -1,0 +1,51 @@
+"""LangChain glue every face shares: old constructor arguments, stop lists, usage dicts."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages.ai import UsageMetadata
+
+
+def migrate_callback_manager(values: Any) -> Any:
+    """Map the old `callback_manager=` argument onto `callbacks=` (with a deprecation warning).
+
+    langchain-core 1.x removed the field; community classes silently dropped it, so the
+    documented `LlamaCpp(..., callback_manager=CallbackManager([...]))` streamed nothing.
+    """
+    if isinstance(values, dict) and "callback_manager" in values:
+        manager = values.pop("callback_manager")
+        warnings.warn(
+            "`callback_manager` is deprecated in LangChain; pass `callbacks=` instead "
+            "(it is used as `callbacks` here).",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        if manager is not None:
+            if values.get("callbacks") is not None:
+                raise ValueError("Pass either `callbacks` or `callback_manager`, not both.")
+            values["callbacks"] = manager
+    return values
+
+
+def merge_stop(default: Sequence[str] | None, call: Sequence[str] | None) -> tuple[str, ...]:
+    """Stop strings of the constructor and of the call, both honoured, in order, no repeats."""
+    merged: dict[str, None] = {}
+    for s in (*(default or ()), *(call or ())):
+        if s:
+            merged[s] = None
+    return tuple(merged)
+
+
+def usage_metadata(input_tokens: int, output_tokens: int) -> UsageMetadata:
+    """A LangChain `UsageMetadata` from token counts."""
+    return UsageMetadata(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+    )
+
+
+__all__ = ["merge_stop", "migrate_callback_manager", "usage_metadata"]
