@@ -1,0 +1,274 @@
+"""What every llama.cpp face shares: the constructor parameters users know, and the engine.
+
+Parameter names and meanings follow langchain-community's `LlamaCpp` so that migrating is an
+import change; the defaults fix its traps (RoPE from the model, `n_batch=512`, a context window
+from the model, silence unless `verbose=True`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from langchain_localkit._core.gguf import check_model_path
+from langchain_localkit._core.langchain import merge_stop, migrate_callback_manager
+from langchain_localkit.engines.llamacpp import (
+    GenerationInfo,
+    LlamaCppEngine,
+    LlamaLoadOptions,
+    SamplingParams,
+)
+
+_SAMPLING_KWARGS = frozenset(
+    {
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "typical_p",
+        "repeat_penalty",
+        "frequency_penalty",
+        "presence_penalty",
+        "mirostat_mode",
+        "mirostat_tau",
+        "mirostat_eta",
+        "seed",
+        "grammar",
+        "logits_processor",
+    }
+)
+
+
+class LlamaCppParams(BaseModel):
+    """Load and sampling parameters of the llama.cpp faces (community `LlamaCpp` names)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+
+    model_path: str
+    """Path of the GGUF model file."""
+
+    # --- loading ---------------------------------------------------------------------------
+    n_ctx: int | None = None
+    """Context window in tokens. None: the model's training context, capped at 4096;
+    0: the full training context."""
+    n_batch: int = Field(default=512, ge=1)
+    """Tokens evaluated in parallel during prompt processing (1 .. n_ctx)."""
+    n_ubatch: int | None = None
+    """Physical batch size (llama.cpp's micro-batch)."""
+    n_gpu_layers: int | None = 0
+    """Layers offloaded to the GPU (-1: all). Ignored by a CPU-only build."""
+    n_threads: int | None = Field(default=None, ge=1)
+    """Threads for generation (None: llama-cpp-python's default)."""
+    n_threads_batch: int | None = Field(default=None, ge=1)
+    """Threads for prompt processing (None: same as generation)."""
+    seed: int = -1
+    """Sampling seed; -1 draws a new random seed for every call."""
+    f16_kv: bool = True
+    """Half-precision KV cache. llama.cpp's default is F16, so True changes nothing; False asks
+    for an F32 KV cache. (llama-cpp-python dropped this parameter; we map it.)"""
+    n_parts: int = -1
+    """Obsolete (GGML multi-part files); accepted and ignored."""
+    logits_all: bool = False
+    """Keep the logits of every token (needed for `logprobs`)."""
+    vocab_only: bool = False
+    """Load only the vocabulary (tokenize without weights)."""
+    use_mlock: bool = False
+    """Lock the weights in RAM."""
+    use_mmap: bool = True
+    """Memory-map the model file."""
+    rope_freq_base: float | None = None
+    """RoPE base frequency; None or 0 takes it from the model (community forced 10000)."""
+    rope_freq_scale: float | None = None
+    """RoPE frequency scale; None or 0 takes it from the model."""
+    flash_attn: bool = False
+    """Use flash attention."""
+    lora_base: str | None = None
+    """Base model for a LoRA adapter."""
+    lora_path: str | None = None
+    """A LoRA adapter to apply."""
+    last_n_tokens_size: int = 64
+    """Tokens considered by the repeat penalty."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Further `llama_cpp.Llama` arguments; unknown names are rejected at load time."""
+
+    # --- sampling --------------------------------------------------------------------------
+    max_tokens: int | None = 256
+    """Most tokens to generate (None or <= 0: until the context is full)."""
+    temperature: float = Field(default=0.8, ge=0.0)
+    """Sampling temperature; 0 is greedy."""
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    """Nucleus sampling."""
+    top_k: int = Field(default=40, ge=0)
+    """Top-k sampling (0: off)."""
+    min_p: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Min-p sampling."""
+    typical_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    """Locally typical sampling (1: off)."""
+    repeat_penalty: float = Field(default=1.1, ge=0.0)
+    """Penalty for repeated tokens (1: off)."""
+    frequency_penalty: float = 0.0
+    """OpenAI-style frequency penalty."""
+    presence_penalty: float = 0.0
+    """OpenAI-style presence penalty."""
+    mirostat_mode: int = Field(default=0, ge=0, le=2)
+    """Mirostat sampling (0: off, 1 or 2)."""
+    mirostat_tau: float = 5.0
+    """Mirostat target entropy."""
+    mirostat_eta: float = 0.1
+    """Mirostat learning rate."""
+    stop: list[str] | None = None
+    """Stop strings; decoding halts when one appears (it is not returned)."""
+    grammar_path: str | Path | None = None
+    """A GBNF grammar file constraining every generation."""
+    grammar: Any = None
+    """A GBNF grammar (string or `llama_cpp.LlamaGrammar`) constraining every generation."""
+    verbose: bool = False
+    """Print llama.cpp's timing report to stderr after each call. Without it nothing is printed
+    (llama.cpp's log goes to the `langchain_localkit.llama_cpp` logger)."""
+
+    _engine: LlamaCppEngine | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_callback_manager(cls, values: Any) -> Any:
+        return migrate_callback_manager(values)
+
+    @field_validator("model_path", mode="before")
+    @classmethod
+    def _check_model_path(cls, value: Any) -> str:
+        if not isinstance(value, str | os.PathLike) or not str(value):
+            raise ValueError("model_path must be the path of a .gguf file")
+        return str(check_model_path(value))
+
+    @model_validator(mode="after")
+    def _check_params(self) -> Self:
+        if self.grammar is not None and self.grammar_path is not None:
+            raise ValueError("Pass either `grammar` or `grammar_path`, not both.")
+        if self.n_ctx is not None and self.n_ctx < 0:
+            raise ValueError("n_ctx must be positive, or 0 for the model's full context.")
+        if self.n_ctx and self.n_batch > self.n_ctx:
+            raise ValueError(f"n_batch ({self.n_batch}) cannot exceed n_ctx ({self.n_ctx}).")
+        if self.n_parts != -1:
+            warnings.warn(
+                "`n_parts` is obsolete (GGML multi-part files) and is ignored.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return self
+
+    # --- the engine --------------------------------------------------------------------------
+    def _load_options(self, **overrides: Any) -> LlamaLoadOptions:
+        extra = dict(self.model_kwargs)
+        if self.last_n_tokens_size != 64:
+            extra.setdefault("last_n_tokens_size", self.last_n_tokens_size)
+        values: dict[str, Any] = {
+            "model_path": self.model_path,
+            "n_ctx": self.n_ctx,
+            "n_batch": self.n_batch,
+            "n_ubatch": self.n_ubatch,
+            "n_gpu_layers": self.n_gpu_layers or 0,
+            "n_threads": self.n_threads,
+            "n_threads_batch": self.n_threads_batch,
+            "use_mmap": self.use_mmap,
+            "use_mlock": self.use_mlock,
+            "vocab_only": self.vocab_only,
+            "logits_all": self.logits_all,
+            "rope_freq_base": self.rope_freq_base or 0.0,
+            "rope_freq_scale": self.rope_freq_scale or 0.0,
+            "f16_kv": self.f16_kv,
+            "flash_attn": self.flash_attn,
+            "lora_base": self.lora_base,
+            "lora_path": self.lora_path,
+            "extra": tuple(sorted(extra.items())),
+        }
+        values.update(overrides)
+        return LlamaLoadOptions(**values)
+
+    @property
+    def engine(self) -> LlamaCppEngine:
+        """The llama.cpp engine (the model loads on first use and is shared by equal wrappers)."""
+        if self._engine is None:
+            self._engine = LlamaCppEngine(self._load_options())
+        return self._engine
+
+    @property
+    def client(self) -> Any:
+        """The underlying `llama_cpp.Llama` (loads the model if needed)."""
+        return self.engine.llama
+
+    def unload(self) -> None:
+        """Release this wrapper's hold on the model (freed once no other wrapper uses it)."""
+        if self._engine is not None:
+            self._engine.unload()
+
+    def _grammar_text(self) -> str | None:
+        if self.grammar_path is not None:
+            return Path(self.grammar_path).read_text(encoding="utf-8")
+        if self.grammar is None or isinstance(self.grammar, str):
+            return self.grammar
+        text = getattr(self.grammar, "_grammar", None)
+        if isinstance(text, str):
+            return text
+        raise TypeError("grammar must be a GBNF string or a llama_cpp.LlamaGrammar")
+
+    def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> SamplingParams:
+        unknown = set(kwargs) - _SAMPLING_KWARGS
+        if unknown:
+            raise TypeError(
+                f"Unknown argument(s) for {type(self).__name__}: {', '.join(sorted(unknown))}. "
+                f"Per-call options: {', '.join(sorted(_SAMPLING_KWARGS))}, stop."
+            )
+        grammar = kwargs.get("grammar", self._grammar_text())
+        if grammar is not None and not isinstance(grammar, str):
+            grammar = getattr(grammar, "_grammar", grammar)
+        seed = kwargs.get("seed", self.seed)
+        return SamplingParams(
+            max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            temperature=kwargs.get("temperature", self.temperature),
+            top_p=kwargs.get("top_p", self.top_p),
+            top_k=kwargs.get("top_k", self.top_k),
+            min_p=kwargs.get("min_p", self.min_p),
+            typical_p=kwargs.get("typical_p", self.typical_p),
+            repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
+            frequency_penalty=kwargs.get("frequency_penalty", self.frequency_penalty),
+            presence_penalty=kwargs.get("presence_penalty", self.presence_penalty),
+            mirostat_mode=kwargs.get("mirostat_mode", self.mirostat_mode),
+            mirostat_tau=kwargs.get("mirostat_tau", self.mirostat_tau),
+            mirostat_eta=kwargs.get("mirostat_eta", self.mirostat_eta),
+            seed=seed if seed is not None and seed >= 0 else None,
+            stop=merge_stop(self.stop, stop),
+            grammar=grammar,
+            logits_processor=kwargs.get("logits_processor"),
+        )
+
+    def _report(self, info: GenerationInfo) -> None:
+        if self.verbose:
+            sys.stderr.write("\n" + info.timings.report() + "\n")
+            sys.stderr.flush()
+
+    def _model_name(self) -> str:
+        return Path(self.model_path).name
+
+
+def generation_info(info: GenerationInfo) -> dict[str, Any]:
+    """The `generation_info` / `response_metadata` entries of a finished call."""
+    return {
+        "finish_reason": info.finish_reason,
+        "stop_reason": info.stop_reason,
+        "model_name": info.model_name,
+        "usage": {
+            "input_tokens": info.prompt_tokens,
+            "output_tokens": info.completion_tokens,
+            "total_tokens": info.prompt_tokens + info.completion_tokens,
+        },
+        "timings": info.timings.to_dict(),
+    }
+
+
+__all__ = ["LlamaCppParams", "generation_info"]

@@ -1,0 +1,1 @@
+"""Runtime engines: one adapter per runtime (load or connect, generate, tokenize, embed)."""

@@ -1,0 +1,244 @@
+"""`LlamaCpp`: a GGUF model in llama.cpp (llama-cpp-python), text in, text out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseLLM, LangSmithParams
+from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+
+from langchain_localkit._core.streaming import iterate_in_thread
+from langchain_localkit._llamacpp import LlamaCppParams, generation_info
+from langchain_localkit.engines.llamacpp import GenerationInfo
+
+
+class LlamaCpp(LlamaCppParams, BaseLLM):
+    """A GGUF model run in-process by llama.cpp (through llama-cpp-python).
+
+    The successor of langchain-community's `LlamaCpp`: the same parameters, with the model
+    loaded once on first use and shared by every wrapper on the same file and load options,
+    decoding that halts at stop strings, native async streaming that stops decoding when you
+    stop reading, and token counts plus llama.cpp's timings in `generation_info`.
+
+    Setup:
+        `pip install 'langchain-localkit[llamacpp]'` (builds llama.cpp from source).
+
+    Key init args:
+        model_path: the `.gguf` file. n_ctx, n_batch, n_gpu_layers, n_threads: loading.
+        max_tokens, temperature, top_p, top_k, repeat_penalty, seed, stop: sampling.
+        verbose: print llama.cpp's timing report after each call.
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain_localkit import LlamaCpp
+
+            llm = LlamaCpp(model_path="models/llama-2-13b-chat.Q4_0.gguf", n_ctx=2048)
+
+    Invoke:
+        .. code-block:: python
+
+            llm.invoke("The first man on the moon was")
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in llm.stream("The first man on the moon was"):
+                print(chunk, end="|", flush=True)
+
+    Async:
+        .. code-block:: python
+
+            await llm.ainvoke("The first man on the moon was")
+            async for chunk in llm.astream("The first man on the moon was"):
+                ...
+
+    Token counts and timings:
+        .. code-block:: python
+
+            result = llm.generate(["The first man on the moon was"])
+            info = result.generations[0][0].generation_info
+            info["usage"]  # {"input_tokens": 8, "output_tokens": 40, "total_tokens": 48}
+            info["timings"]["eval_tokens_per_second"]
+    """
+
+    streaming: bool = True
+    """Decode through the streaming path on `invoke`, so callbacks see every token."""
+    logprobs: int | None = None
+    """Return this many log-probabilities per token (needs `logits_all=True`)."""
+    echo: bool = False
+    """Return the prompt followed by the completion."""
+    suffix: str | None = None
+    """Text after the completion, for fill-in-the-middle models."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "llamacpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_path": self.model_path,
+            "n_ctx": self.n_ctx,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "repeat_penalty": self.repeat_penalty,
+            "seed": self.seed,
+            "stop": self.stop,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="llamacpp",
+            ls_model_name=self._model_name(),
+            ls_model_type="llm",
+            ls_temperature=kwargs.get("temperature", self.temperature),
+        )
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens:
+            params["ls_max_tokens"] = max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = list(stop or self.stop or [])
+        return params
+
+    def get_num_tokens(self, text: str) -> int:
+        """Count tokens with the model's own tokenizer (loads the model)."""
+        return len(self.engine.tokenize(text, add_bos=False))
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Token ids of `text` in the model's own vocabulary (loads the model)."""
+        return self.engine.tokenize(text, add_bos=False)
+
+    # --- generation ----------------------------------------------------------------------------
+    def _needs_completion_api(self) -> bool:
+        return self.logprobs is not None or self.suffix is not None
+
+    def _final_chunk(self, info: GenerationInfo) -> GenerationChunk:
+        self._report(info)
+        return GenerationChunk(text="", generation_info=generation_info(info))
+
+    def _complete_once(self, prompt: str, stop: list[str] | None, **kwargs: Any) -> GenerationChunk:
+        params = self._sampling(stop, kwargs)
+        choice, info = self.engine.complete(
+            prompt, params, logprobs=self.logprobs, suffix=self.suffix, echo=self.echo
+        )
+        self._report(info)
+        gen_info = generation_info(info)
+        gen_info["logprobs"] = choice.get("logprobs")
+        return GenerationChunk(text=choice["text"], generation_info=gen_info)
+
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[GenerationChunk]:
+        if self._needs_completion_api():
+            chunk = self._complete_once(prompt, stop, **kwargs)
+            if run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+            return
+        params = self._sampling(stop, kwargs)
+        if self.echo:
+            yield GenerationChunk(text=prompt)
+        for item in self.engine.stream(prompt, params):
+            if isinstance(item, str):
+                chunk = GenerationChunk(text=item)
+                if run_manager:
+                    run_manager.on_llm_new_token(item, chunk=chunk)
+                yield chunk
+            else:
+                yield self._final_chunk(item)
+
+    async def _astream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[GenerationChunk]:
+        if self._needs_completion_api():
+            iterator = iterate_in_thread(
+                lambda _c: iter([self._complete_once(prompt, stop, **kwargs)])
+            )
+            async for chunk in iterator:
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            return
+        params = self._sampling(stop, kwargs)
+        engine = self.engine
+        if self.echo:
+            yield GenerationChunk(text=prompt)
+        async for item in iterate_in_thread(
+            lambda cancel: engine.stream(prompt, params, cancel=cancel)
+        ):
+            if isinstance(item, str):
+                chunk = GenerationChunk(text=item)
+                if run_manager:
+                    await run_manager.on_llm_new_token(item, chunk=chunk)
+                yield chunk
+            else:
+                yield self._final_chunk(item)
+
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        generations: list[list[Generation]] = []
+        for prompt in prompts:
+            if self.streaming:
+                chunks = self._stream(prompt, stop=stop, run_manager=run_manager, **kwargs)
+            else:
+                chunks = self._stream(prompt, stop=stop, run_manager=None, **kwargs)
+            generations.append([_join(chunks)])
+        return LLMResult(generations=generations, llm_output=_llm_output(generations))
+
+    async def _agenerate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        generations: list[list[Generation]] = []
+        manager = run_manager if self.streaming else None
+        for prompt in prompts:
+            chunks = [
+                c async for c in self._astream(prompt, stop=stop, run_manager=manager, **kwargs)
+            ]
+            generations.append([_join(chunks)])
+        return LLMResult(generations=generations, llm_output=_llm_output(generations))
+
+
+def _join(chunks: Any) -> Generation:
+    parts: list[str] = []
+    info: dict[str, Any] | None = None
+    for chunk in chunks:
+        parts.append(chunk.text)
+        if chunk.generation_info:
+            info = chunk.generation_info
+    return Generation(text="".join(parts), generation_info=info)
+
+
+def _llm_output(generations: list[list[Generation]]) -> dict[str, Any]:
+    totals = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+    model_name = None
+    for gens in generations:
+        info = gens[0].generation_info or {}
+        model_name = info.get("model_name", model_name)
+        for key in totals:
+            totals[key] += int(info.get("usage", {}).get(key, 0))
+    return {"token_usage": totals, "model_name": model_name}
+
+
+__all__ = ["LlamaCpp"]

@@ -1,0 +1,70 @@
+import subprocess
+import sys
+
+import langchain_localkit
+
+EXPECTED_ALL = [
+    "ChatOllama",
+    "ContextOverflowError",
+    "GGUFInfo",
+    "InvalidModelFileError",
+    "LlamaCpp",
+    "LocalKitError",
+    "ModelBusyError",
+    "ModelFileError",
+    "ModelIsDirectoryError",
+    "ModelLoadError",
+    "ModelNotFoundError",
+    "OllamaEmbeddings",
+    "OllamaLLM",
+    "RuntimeNotInstalledError",
+    "ServerError",
+    "ServerUnavailableError",
+    "TemplateError",
+    "Timings",
+    "UnsupportedArchitectureError",
+    "__version__",
+    "clear_model_cache",
+    "read_gguf_info",
+]
+
+
+def test_all_imports() -> None:
+    assert sorted(EXPECTED_ALL) == sorted(langchain_localkit.__all__)
+
+
+def test_every_public_name_resolves() -> None:
+    for name in langchain_localkit.__all__:
+        assert getattr(langchain_localkit, name) is not None, name
+
+
+def test_unknown_name_is_an_attribute_error() -> None:
+    try:
+        langchain_localkit.NoSuchThing  # noqa: B018
+    except AttributeError as e:
+        assert "NoSuchThing" in str(e)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return set(out.split())
+
+
+def test_import_loads_no_runtime() -> None:
+    """Test that `import langchain_localkit` loads neither a runtime nor langchain-core."""
+    mods = _modules_after("import langchain_localkit")
+    for heavy in ("llama_cpp", "gpt4all", "ollama", "langchain_core", "httpx", "numpy"):
+        assert heavy not in mods, heavy
+
+
+def test_importing_the_class_does_not_load_llama_cpp() -> None:
+    """Test that naming LlamaCpp (even constructing it) defers llama_cpp until first use."""
+    mods = _modules_after("from langchain_localkit import LlamaCpp")
+    assert "llama_cpp" not in mods
