@@ -20,7 +20,7 @@ def tiny_gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def gemma_path() -> Path:
-    from langchain_localkit.testing import gemma_model_path
+    from langchain_localkit._core.default_model import gemma_model_path
 
     try:
         return gemma_model_path()

@@ -1,0 +1,1 @@
+"""Benchmarks: our wrappers against the raw runtimes (and the old community classes)."""

@@ -1,0 +1,117 @@
+"""The `localkit` command: run a local model from the shell.
+
+localkit run "The first man on the moon was"          # the embedded default (Gemma 3 270M)
+localkit run --model path/to/model.gguf "Hello"       # any GGUF file
+localkit info path/to/model.gguf                       # what a GGUF file says about itself
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from langchain_localkit._core.errors import LocalKitError
+
+
+def _default_model() -> Path:
+    from langchain_localkit._core.default_model import gemma_model_path
+
+    return gemma_model_path()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from langchain_localkit.engines.llamacpp import GenerationInfo
+    from langchain_localkit.llms.llamacpp import LlamaCpp
+
+    model = Path(args.model) if args.model else _default_model()
+    llm = LlamaCpp(
+        model_path=str(model),
+        n_ctx=args.n_ctx,
+        n_threads=args.threads,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        seed=args.seed,
+    )
+    llm.engine.load()
+    out = sys.stdout
+    out.write(f"# {model.name} via llama.cpp\n{args.prompt}")
+    out.flush()
+    info: GenerationInfo | None = None
+    for item in llm.engine.stream(args.prompt, llm._sampling(None, {})):
+        if isinstance(item, str):
+            out.write(item)
+            out.flush()
+        else:
+            info = item
+    out.write("\n")
+    if info is not None and not args.quiet:
+        out.write(f"\n{info.timings.report()}\n")
+        out.write(
+            f"finish_reason={info.finish_reason} input_tokens={info.prompt_tokens} "
+            f"output_tokens={info.completion_tokens}\n"
+        )
+    out.flush()
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from langchain_localkit._core.gguf import ArraySummary, read_gguf_info
+
+    info = read_gguf_info(args.model)
+    out = sys.stdout
+    out.write(f"path: {info.path}\nsize: {info.file_size / 1e6:.1f} MB\n")
+    out.write(f"GGUF version: {info.version}, tensors: {info.tensor_count}\n")
+    out.write(f"architecture: {info.architecture}\nname: {info.name}\n")
+    out.write(f"context length: {info.context_length}\n")
+    template = info.chat_template
+    out.write(
+        f"chat template: {'yes (' + str(len(template)) + ' chars)' if template else 'none'}\n"
+    )
+    if args.all:
+        for key, value in info.metadata.items():
+            shown = f"[{value.length} items]" if isinstance(value, ArraySummary) else repr(value)
+            out.write(f"  {key} = {shown[:200]}\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `localkit` command."""
+    parser = argparse.ArgumentParser(
+        prog="localkit", description="Run LLMs on your own machine (langchain-localkit)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="stream a completion and print llama.cpp's timing report")
+    run.add_argument("prompt", help="the prompt text")
+    run.add_argument("--model", "-m", help="a GGUF file (default: the embedded Gemma 3 270M)")
+    run.add_argument("--max-tokens", "-n", type=int, default=128, help="tokens to generate")
+    run.add_argument("--temperature", "-t", type=float, default=0.8, help="0 is greedy")
+    run.add_argument("--seed", type=int, default=-1, help="sampling seed (-1: random)")
+    run.add_argument("--n-ctx", type=int, default=None, help="context window in tokens")
+    run.add_argument("--threads", type=int, default=None, help="CPU threads")
+    run.add_argument("--quiet", "-q", action="store_true", help="no timing report")
+    run.set_defaults(func=_run)
+
+    info = sub.add_parser("info", help="show what a GGUF file's header says")
+    info.add_argument("model", help="a GGUF file")
+    info.add_argument("--all", action="store_true", help="print every metadata key")
+    info.set_defaults(func=_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `localkit` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (LocalKitError, ImportError) as e:
+        sys.stderr.write(f"localkit: error: {e}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
