@@ -8,7 +8,7 @@ Use them to test your own chains without downloading anything:
 
 from __future__ import annotations
 
-from langchain_localkit.testing.tiny import TINY_CHAT_TEMPLATE, make_tiny_gguf
 from langchain_localkit._core.default_model import gemma_model_path
+from langchain_localkit.testing.tiny import TINY_CHAT_TEMPLATE, make_tiny_gguf
 
 __all__ = ["TINY_CHAT_TEMPLATE", "gemma_model_path", "make_tiny_gguf"]

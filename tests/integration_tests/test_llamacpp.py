@@ -32,9 +32,9 @@ def gemma(gemma_path: Path) -> LlamaCpp:
     return LlamaCpp(model_path=str(gemma_path), temperature=0, max_tokens=24, seed=1, n_ctx=2048)
 
 
-async def _wait_unlocked(lock: Any, timeout: float = 2.0) -> None:
-    """Wait until no call holds the model; fail if decoding goes on for `timeout` seconds."""
-    deadline = time.perf_counter() + timeout
+async def _wait_unlocked(lock: Any, limit_s: float = 2.0) -> None:
+    """Wait until no call holds the model; fail if decoding goes on for `limit_s` seconds."""
+    deadline = time.perf_counter() + limit_s
     while lock.locked():
         assert time.perf_counter() < deadline, "decoding continued after the consumer stopped"
         await asyncio.sleep(0.005)
@@ -172,9 +172,7 @@ def test_stop_in_stream(tiny: LlamaCpp) -> None:
 
 
 def test_grammar_constrains_output(tiny_gguf_path: Path) -> None:
-    llm = LlamaCpp(
-        model_path=str(tiny_gguf_path), grammar='root ::= "yes" | "no"', temperature=0.9
-    )
+    llm = LlamaCpp(model_path=str(tiny_gguf_path), grammar='root ::= "yes" | "no"', temperature=0.9)
     for seed in range(5):
         assert llm.invoke("is it?", seed=seed) in {"yes", "no"}
 
@@ -193,7 +191,7 @@ def test_logprobs_need_and_use_logits_all(tiny_gguf_path: Path) -> None:
     assert len(info["logprobs"]["tokens"]) == 4
 
 
-# --- sharing, threads, async cancellation ----------------------------------------------------------
+# --- sharing, threads, async cancellation ---------------------------------------------------
 
 
 def test_same_file_and_options_share_one_model(tiny_gguf_path: Path) -> None:
@@ -290,14 +288,14 @@ async def test_cancelled_task_stops_decoding(gemma_path: Path) -> None:
     await _wait_unlocked(entry.lock)
 
 
-# --- the source document's call, silence, and errors -------------------------------------------------
+# --- the source document's call, silence, and errors ------------------------------------------
 
 
 def test_seed_call_streams_tokens_and_prints_timings(
     gemma_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Test the mission's exact LlamaCpp call, only the import changed."""
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match="callbacks="):
         llm = LlamaCpp(
             model_path=str(gemma_path),
             n_gpu_layers=1,

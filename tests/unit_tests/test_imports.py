@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import langchain_localkit
 
 EXPECTED_ALL = [
@@ -39,12 +41,8 @@ def test_every_public_name_resolves() -> None:
 
 
 def test_unknown_name_is_an_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError, match="NoSuchThing"):
         langchain_localkit.NoSuchThing  # noqa: B018
-    except AttributeError as e:
-        assert "NoSuchThing" in str(e)
-    else:
-        raise AssertionError("expected AttributeError")
 
 
 def _modules_after(code: str) -> set[str]:

@@ -77,7 +77,7 @@ def test_construction_does_not_import_llama_cpp(model_file: Path) -> None:
 
 
 def test_missing_model_file_fails_at_construction(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="nope.gguf"):
+    with pytest.raises(ModelNotFoundError, match=r"nope\.gguf"):
         LlamaCpp(model_path=str(tmp_path / "nope.gguf"))
 
 
@@ -94,7 +94,7 @@ def test_directory_fails_at_construction(tmp_path: Path) -> None:
         ({"n_batch": 0}, "n_batch"),
         ({"n_ctx": 256, "n_batch": 512}, "n_batch"),
         ({"n_ctx": -5}, "n_ctx"),
-        ({"grammar": "root ::= \"a\"", "grammar_path": "g.gbnf"}, "grammar"),
+        ({"grammar": 'root ::= "a"', "grammar_path": "g.gbnf"}, "grammar"),
         ({"mirostat_mode": 3}, "mirostat_mode"),
     ],
 )

@@ -32,10 +32,14 @@ async def test_worker_errors_reach_the_consumer() -> None:
         yield 1
         raise ValueError("decode failed")
 
-    got = []
-    with pytest.raises(ValueError, match="decode failed"):
+    got: list[int] = []
+
+    async def consume() -> None:
         async for x in iterate_in_thread(gen):
             got.append(x)
+
+    with pytest.raises(ValueError, match="decode failed"):
+        await consume()
     assert got == [1]
 
 

@@ -19,7 +19,9 @@ def test_rates_are_none_without_work() -> None:
 
 
 def test_dict_round_trip_keeps_fields_and_adds_rates() -> None:
-    t = Timings(prompt_tokens=3, prompt_ms=6.0, eval_tokens=5, eval_ms=10.0, load_ms=7.5, source="x")
+    t = Timings(
+        prompt_tokens=3, prompt_ms=6.0, eval_tokens=5, eval_ms=10.0, load_ms=7.5, source="x"
+    )
     d = t.to_dict()
     assert d["eval_tokens_per_second"] == pytest.approx(500.0)
     assert d["prompt_tokens_per_second"] == pytest.approx(500.0)

@@ -1,0 +1,245 @@
+"""Tools -> JSON schema -> grammar, and tool calls parsed back into LangChain's shapes.
+
+A local model calls a tool by writing `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`.
+Where the runtime has grammars (llama.cpp), decoding after `<tool_call>` is constrained by a
+grammar built from the tools' JSON schemas, so every call is valid JSON that matches its schema;
+elsewhere the same format is parsed and validated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.messages import InvalidToolCall, ToolCall
+from langchain_core.messages.tool import invalid_tool_call, tool_call
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+TOOL_CALL_OPEN = "<tool_call>"
+TOOL_CALL_CLOSE = "</tool_call>"
+
+ToolLike = Mapping[str, Any] | type | Callable[..., Any] | BaseTool
+ToolMode = Literal["auto", "none", "required"]
+
+
+@dataclass(frozen=True)
+class ToolChoice:
+    """A normalised `tool_choice`: a mode, and the one tool to call when one is named."""
+
+    mode: ToolMode
+    name: str | None = None
+
+    @property
+    def forced(self) -> bool:
+        """Whether the model must call a tool."""
+        return self.mode == "required"
+
+
+def to_openai_tools(tools: Sequence[ToolLike]) -> list[dict[str, Any]]:
+    """Tools (dicts, Pydantic models, functions, BaseTools) in OpenAI's function format."""
+    converted = [convert_to_openai_tool(t) for t in tools]
+    names = [t["function"]["name"] for t in converted]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"Tool names must be unique; repeated: {', '.join(dupes)}")
+    return converted
+
+
+def normalize_tool_choice(tool_choice: Any, tools: Sequence[Mapping[str, Any]]) -> ToolChoice:
+    """Read `tool_choice` as LangChain passes it.
+
+    Accepts None/"auto", "none", "any"/"required"/True, a tool name, or
+    `{"type": "function", "function": {"name": ...}}`.
+
+    Raises:
+        ValueError: An unknown value or a tool name that is not bound.
+    """
+    names = [t["function"]["name"] for t in tools]
+    if tool_choice is None or tool_choice == "auto":
+        return ToolChoice("auto")
+    if tool_choice is False or tool_choice == "none":
+        return ToolChoice("none")
+    if tool_choice is True or tool_choice in ("any", "required"):
+        return ToolChoice("required", names[0] if len(names) == 1 else None)
+    if isinstance(tool_choice, Mapping):
+        name = (tool_choice.get("function") or {}).get("name") or tool_choice.get("name")
+        if not isinstance(name, str):
+            raise ValueError(f"Cannot read a tool name from tool_choice={tool_choice!r}")
+        tool_choice = name
+    if isinstance(tool_choice, str):
+        if tool_choice not in names:
+            raise ValueError(
+                f"tool_choice names {tool_choice!r}, which is not among the bound tools: "
+                f"{', '.join(names) or '(none)'}"
+            )
+        return ToolChoice("required", tool_choice)
+    raise ValueError(
+        f"Unsupported tool_choice={tool_choice!r}: use 'auto', 'none', 'any'/'required', "
+        "or a tool name."
+    )
+
+
+def _rewrite_refs(node: Any, prefix: str) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str) and v.startswith("#/$defs/"):
+                out[k] = f"#/$defs/{prefix}{v[len('#/$defs/') :]}"
+            else:
+                out[k] = _rewrite_refs(v, prefix)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(v, prefix) for v in node]
+    return node
+
+
+def tool_call_schema(tools: Sequence[Mapping[str, Any]], only: str | None = None) -> dict[str, Any]:
+    """The JSON schema of one call: `{"name": <a tool>, "arguments": <its parameters>}`.
+
+    Definitions (`$defs`) of each tool's schema are hoisted to the root under a per-tool
+    prefix so that references keep resolving.
+    """
+    alternatives: list[dict[str, Any]] = []
+    defs: dict[str, Any] = {}
+    for i, tool in enumerate(tools):
+        fn = tool["function"]
+        if only is not None and fn["name"] != only:
+            continue
+        params = dict(fn.get("parameters") or {"type": "object", "properties": {}})
+        local_defs = params.pop("$defs", None) or params.pop("definitions", None) or {}
+        prefix = f"t{i}_"
+        params = _rewrite_refs(params, prefix)
+        for name, sub in local_defs.items():
+            defs[prefix + name] = _rewrite_refs(sub, prefix)
+        params.setdefault("type", "object")
+        alternatives.append(
+            {
+                "type": "object",
+                "properties": {"name": {"const": fn["name"]}, "arguments": params},
+                "required": ["name", "arguments"],
+            }
+        )
+    if not alternatives:
+        raise ValueError(f"No tool named {only!r} is bound")
+    schema: dict[str, Any] = alternatives[0] if len(alternatives) == 1 else {"anyOf": alternatives}
+    if defs:
+        schema = {**schema, "$defs": defs}
+    return schema
+
+
+def json_schema_to_gbnf(schema: Mapping[str, Any]) -> str:
+    """A llama.cpp GBNF grammar (root rule `root`) accepting JSON valid for `schema`."""
+    from langchain_localkit.engines.llamacpp import import_llama_cpp
+
+    import_llama_cpp()
+    from llama_cpp.llama_grammar import json_schema_to_gbnf as convert
+
+    return str(convert(json.dumps(schema)))
+
+
+def _rename_root(gbnf: str, new: str) -> str:
+    return re.sub(r"(?m)^root ::=", f"{new} ::=", gbnf)
+
+
+def tool_calls_gbnf(
+    tools: Sequence[Mapping[str, Any]], only: str | None = None, *, parallel: bool = True
+) -> str:
+    """Grammar for what follows an opening `<tool_call>`.
+
+    One call and its closing tag, then (with `parallel`) further `<tool_call>...</tool_call>`.
+    """
+    calls = _rename_root(json_schema_to_gbnf(tool_call_schema(tools, only)), "call")
+    more = f' ( "\\n" "{TOOL_CALL_OPEN}" call "{TOOL_CALL_CLOSE}" )*' if parallel else ""
+    return f'root ::= call "{TOOL_CALL_CLOSE}"{more}\n{calls}'
+
+
+def new_tool_call_id() -> str:
+    """A fresh tool call id in OpenAI's style."""
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+_CALL_RE = re.compile(
+    re.escape(TOOL_CALL_OPEN) + r"(.*?)(?:" + re.escape(TOOL_CALL_CLOSE) + r"|$)", re.DOTALL
+)
+
+
+def parse_tool_calls(
+    text: str, tools: Sequence[Mapping[str, Any]]
+) -> tuple[str, list[ToolCall], list[InvalidToolCall]]:
+    """Split model output into its text and the tool calls it made.
+
+    Returns:
+        The text before the first `<tool_call>`, the valid calls, and the invalid ones (bad
+        JSON, an unknown tool, arguments that are not an object) with the error.
+    """
+    first = text.find(TOOL_CALL_OPEN)
+    if first < 0:
+        return text, [], []
+    names = {t["function"]["name"] for t in tools}
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for match in _CALL_RE.finditer(text, first):
+        raw = match.group(1).strip()
+        call_id = new_tool_call_id()
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as e:
+            invalid.append(invalid_tool_call(args=raw, id=call_id, error=f"invalid JSON: {e}"))
+            continue
+        name = data.get("name") if isinstance(data, dict) else None
+        args = data.get("arguments", data.get("parameters", {})) if isinstance(data, dict) else None
+        if not isinstance(name, str) or name not in names:
+            invalid.append(
+                invalid_tool_call(name=str(name), args=raw, id=call_id, error="unknown tool")
+            )
+        elif not isinstance(args, dict):
+            invalid.append(
+                invalid_tool_call(
+                    name=name, args=raw, id=call_id, error="arguments must be a JSON object"
+                )
+            )
+        else:
+            calls.append(tool_call(name=name, args=args, id=call_id))
+    return text[:first], calls, invalid
+
+
+def tools_system_prompt(tools: Sequence[Mapping[str, Any]], choice: ToolChoice) -> str:
+    """Instructions that present the tools and the call format, for templates without tools."""
+    lines = [
+        "You can call these tools. To call one, reply with",
+        f'{TOOL_CALL_OPEN}{{"name": <tool name>, "arguments": <JSON object>}}{TOOL_CALL_CLOSE}',
+        "and nothing else. Available tools:",
+    ]
+    for tool in tools:
+        fn = tool["function"]
+        if choice.name is not None and fn["name"] != choice.name:
+            continue
+        params = json.dumps(fn.get("parameters") or {}, separators=(",", ":"))
+        lines.append(f"- {fn['name']}: {fn.get('description', '').strip()} Parameters: {params}")
+    if choice.forced:
+        lines.append(
+            f"You must call the tool {choice.name}." if choice.name else "You must call a tool."
+        )
+    else:
+        lines.append("If no tool is needed, answer directly.")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "TOOL_CALL_CLOSE",
+    "TOOL_CALL_OPEN",
+    "ToolChoice",
+    "json_schema_to_gbnf",
+    "new_tool_call_id",
+    "normalize_tool_choice",
+    "parse_tool_calls",
+    "to_openai_tools",
+    "tool_call_schema",
+    "tool_calls_gbnf",
+    "tools_system_prompt",
+]
