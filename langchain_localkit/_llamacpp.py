@@ -45,8 +45,8 @@ _SAMPLING_KWARGS = frozenset(
 )
 
 
-class LlamaCppParams(BaseModel):
-    """Load and sampling parameters of the llama.cpp faces (community `LlamaCpp` names)."""
+class LlamaCppLoadParams(BaseModel):
+    """How the llama.cpp faces load a model (community `LlamaCpp` names and meanings)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
 
@@ -96,38 +96,6 @@ class LlamaCppParams(BaseModel):
     """Tokens considered by the repeat penalty."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Further `llama_cpp.Llama` arguments; unknown names are rejected at load time."""
-
-    # --- sampling --------------------------------------------------------------------------
-    max_tokens: int | None = 256
-    """Most tokens to generate (None or <= 0: until the context is full)."""
-    temperature: float = Field(default=0.8, ge=0.0)
-    """Sampling temperature; 0 is greedy."""
-    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
-    """Nucleus sampling."""
-    top_k: int = Field(default=40, ge=0)
-    """Top-k sampling (0: off)."""
-    min_p: float = Field(default=0.05, ge=0.0, le=1.0)
-    """Min-p sampling."""
-    typical_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    """Locally typical sampling (1: off)."""
-    repeat_penalty: float = Field(default=1.1, ge=0.0)
-    """Penalty for repeated tokens (1: off)."""
-    frequency_penalty: float = 0.0
-    """OpenAI-style frequency penalty."""
-    presence_penalty: float = 0.0
-    """OpenAI-style presence penalty."""
-    mirostat_mode: int = Field(default=0, ge=0, le=2)
-    """Mirostat sampling (0: off, 1 or 2)."""
-    mirostat_tau: float = 5.0
-    """Mirostat target entropy."""
-    mirostat_eta: float = 0.1
-    """Mirostat learning rate."""
-    stop: list[str] | None = None
-    """Stop strings; decoding halts when one appears (it is not returned)."""
-    grammar_path: str | Path | None = None
-    """A GBNF grammar file constraining every generation."""
-    grammar: Any = None
-    """A GBNF grammar (string or `llama_cpp.LlamaGrammar`) constraining every generation."""
     verbose: bool = False
     """Print llama.cpp's timing report to stderr after each call. Without it nothing is printed
     (llama.cpp's log goes to the `langchain_localkit.llama_cpp` logger)."""
@@ -147,9 +115,7 @@ class LlamaCppParams(BaseModel):
         return str(check_model_path(value))
 
     @model_validator(mode="after")
-    def _check_params(self) -> Self:
-        if self.grammar is not None and self.grammar_path is not None:
-            raise ValueError("Pass either `grammar` or `grammar_path`, not both.")
+    def _check_load_params(self) -> Self:
         if self.n_ctx is not None and self.n_ctx < 0:
             raise ValueError("n_ctx must be positive, or 0 for the model's full context.")
         if self.n_ctx and self.n_batch > self.n_ctx:
@@ -162,7 +128,6 @@ class LlamaCppParams(BaseModel):
             )
         return self
 
-    # --- the engine --------------------------------------------------------------------------
     def _load_options(self, **overrides: Any) -> LlamaLoadOptions:
         extra = dict(self.model_kwargs)
         if self.last_n_tokens_size != 64:
@@ -206,6 +171,50 @@ class LlamaCppParams(BaseModel):
         """Release this wrapper's hold on the model (freed once no other wrapper uses it)."""
         if self._engine is not None:
             self._engine.unload()
+
+    def _model_name(self) -> str:
+        return Path(self.model_path).name
+
+
+class LlamaCppParams(LlamaCppLoadParams):
+    """Load and sampling parameters of the llama.cpp generation faces."""
+
+    max_tokens: int | None = 256
+    """Most tokens to generate (None or <= 0: until the context is full)."""
+    temperature: float = Field(default=0.8, ge=0.0)
+    """Sampling temperature; 0 is greedy."""
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    """Nucleus sampling."""
+    top_k: int = Field(default=40, ge=0)
+    """Top-k sampling (0: off)."""
+    min_p: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Min-p sampling."""
+    typical_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    """Locally typical sampling (1: off)."""
+    repeat_penalty: float = Field(default=1.1, ge=0.0)
+    """Penalty for repeated tokens (1: off)."""
+    frequency_penalty: float = 0.0
+    """OpenAI-style frequency penalty."""
+    presence_penalty: float = 0.0
+    """OpenAI-style presence penalty."""
+    mirostat_mode: int = Field(default=0, ge=0, le=2)
+    """Mirostat sampling (0: off, 1 or 2)."""
+    mirostat_tau: float = 5.0
+    """Mirostat target entropy."""
+    mirostat_eta: float = 0.1
+    """Mirostat learning rate."""
+    stop: list[str] | None = None
+    """Stop strings; decoding halts when one appears (it is not returned)."""
+    grammar_path: str | Path | None = None
+    """A GBNF grammar file constraining every generation."""
+    grammar: Any = None
+    """A GBNF grammar (string or `llama_cpp.LlamaGrammar`) constraining every generation."""
+
+    @model_validator(mode="after")
+    def _check_sampling_params(self) -> Self:
+        if self.grammar is not None and self.grammar_path is not None:
+            raise ValueError("Pass either `grammar` or `grammar_path`, not both.")
+        return self
 
     def _grammar_text(self) -> str | None:
         if self.grammar_path is not None:
@@ -252,9 +261,6 @@ class LlamaCppParams(BaseModel):
             sys.stderr.write("\n" + info.timings.report() + "\n")
             sys.stderr.flush()
 
-    def _model_name(self) -> str:
-        return Path(self.model_path).name
-
 
 def generation_info(info: GenerationInfo) -> dict[str, Any]:
     """The `generation_info` / `response_metadata` entries of a finished call."""
@@ -271,4 +277,4 @@ def generation_info(info: GenerationInfo) -> dict[str, Any]:
     }
 
 
-__all__ = ["LlamaCppParams", "generation_info"]
+__all__ = ["LlamaCppLoadParams", "LlamaCppParams", "generation_info"]

@@ -442,6 +442,41 @@ class LlamaCppEngine:
                 model_name=self.model_name,
             )
 
+    def embed(
+        self, texts: Sequence[str], *, normalize: bool = True, truncate: bool = True
+    ) -> list[list[float]]:
+        """Embed `texts` (the model must be loaded with `embedding=True`).
+
+        Token-level outputs (pooling "none") are mean-pooled, so every text gives one vector.
+
+        Raises:
+            ContextOverflowError: A text is longer than the batch and `truncate` is False.
+        """
+        entry, _ = self.load()
+        llm = entry.model
+        with entry.lock:
+            if not truncate:
+                limit = llm.n_batch
+                for text in texts:
+                    n = len(llm.tokenize(text.encode("utf-8")))
+                    if n > limit:
+                        raise ContextOverflowError(
+                            n, limit, "Split the text, or raise `n_batch`/`n_ctx`."
+                        )
+            data = llm.embed(list(texts), normalize=False, truncate=True)
+        vectors: list[list[float]] = []
+        for item in data:
+            if item and isinstance(item[0], list):
+                n = len(item)
+                item = [sum(col) / n for col in zip(*item, strict=True)]
+            vec = [float(x) for x in item]
+            if normalize:
+                norm = sum(x * x for x in vec) ** 0.5
+                if norm > 0:
+                    vec = [x / norm for x in vec]
+            vectors.append(vec)
+        return vectors
+
     def complete(
         self, prompt: str, params: SamplingParams, **extra: Any
     ) -> tuple[dict[str, Any], GenerationInfo]:

@@ -1,0 +1,91 @@
+"""`LlamaCppEmbeddings`: text embeddings from a GGUF model in llama.cpp, in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Literal
+
+from langchain_core.embeddings import Embeddings
+from pydantic import Field
+
+from langchain_localkit._llamacpp import LlamaCppLoadParams
+from langchain_localkit.engines.llamacpp import LlamaLoadOptions, import_llama_cpp
+
+Pooling = Literal["mean", "cls", "last"]
+
+
+class LlamaCppEmbeddings(LlamaCppLoadParams, Embeddings):
+    """Embeddings from a GGUF model run by llama.cpp (llama-cpp-python), fully offline.
+
+    The model is loaded in embedding mode, on first use, and cached apart from a generation
+    load of the same file (the two modes cannot share a llama.cpp context).
+
+    Key init args:
+        model_path: the `.gguf` file (an embedding model such as nomic-embed or bge, or any
+            generative model). pooling: "mean", "cls" or "last"; None takes the model's own
+            pooling when its GGUF declares one, else "mean". normalize: unit-length vectors.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_localkit.embeddings.llamacpp import LlamaCppEmbeddings
+
+            emb = LlamaCppEmbeddings(model_path="models/nomic-embed-text-v1.5.Q8_0.gguf")
+            vectors = emb.embed_documents(["Paris is in France.", "The Moon orbits Earth."])
+            query = emb.embed_query("Where is Paris?")
+    """
+
+    n_batch: int = Field(default=2048, ge=1)
+    """Tokens per batch; a text longer than this is truncated (or refused, see `truncate`)."""
+    pooling: Pooling | None = None
+    """How token vectors become one vector; None: the model's own, else mean."""
+    normalize: bool = True
+    """Scale every vector to unit length (cosine similarity becomes a dot product)."""
+    truncate: bool = True
+    """Cut texts longer than `n_batch` tokens; False raises `ContextOverflowError` instead."""
+
+    def _load_options(self, **overrides: object) -> LlamaLoadOptions:
+        n_ctx = self.n_ctx if self.n_ctx is not None else self.n_batch
+        options = super()._load_options(n_ctx=n_ctx, embedding=True, **overrides)
+        pooling = self._pooling_type()
+        if pooling is not None:
+            options = dataclasses.replace(options, pooling_type=pooling)
+        return options
+
+    def _pooling_type(self) -> int | None:
+        llama_cpp = import_llama_cpp()
+        names = {
+            "mean": llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+            "cls": llama_cpp.LLAMA_POOLING_TYPE_CLS,
+            "last": llama_cpp.LLAMA_POOLING_TYPE_LAST,
+        }
+        if self.pooling is not None:
+            return int(names[self.pooling])
+        from langchain_localkit._core.gguf import read_gguf_info
+
+        info = read_gguf_info(self.model_path)
+        if info.get(f"{info.architecture}.pooling_type") is not None:
+            return None  # the model says how it pools
+        return int(names["mean"])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed a list of documents, one vector each."""
+        if not texts:
+            return []
+        return self.engine.embed(texts, normalize=self.normalize, truncate=self.truncate)
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one query."""
+        return self.embed_documents([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed documents in a worker thread (the event loop stays free)."""
+        return await asyncio.to_thread(self.embed_documents, texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Embed one query in a worker thread."""
+        return await asyncio.to_thread(self.embed_query, text)
+
+
+__all__ = ["LlamaCppEmbeddings"]
