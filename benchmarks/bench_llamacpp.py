@@ -28,7 +28,9 @@ def _fresh(llama: Any) -> None:
     llama_cpp.llama_perf_context_reset(llama.ctx)
 
 
-def stream_scenario(model_path: Path, *, tokens: int, rounds: int, n_ctx: int = 2048) -> ScenarioResult:
+def stream_scenario(
+    model_path: Path, *, tokens: int, rounds: int, n_ctx: int = 2048
+) -> ScenarioResult:
     from langchain_localkit import LlamaCpp
 
     ours = LlamaCpp(
@@ -78,7 +80,9 @@ def stream_scenario(model_path: Path, *, tokens: int, rounds: int, n_ctx: int = 
 
         def community_stream() -> Sample:
             _fresh(community_llama)
-            return timed_stream(lambda: community.stream(PROMPT), lambda: _counters(community_llama))
+            return timed_stream(
+                lambda: community.stream(PROMPT), lambda: _counters(community_llama)
+            )
 
         contenders.append(Contender("community LlamaCpp.stream", community_stream))
         notes.append("community LlamaCpp loads its own copy of the model (no sharing)")
