@@ -12,17 +12,17 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from langchain_localkit.testing import make_tiny_gguf
+def tiny_gguf_path() -> Path:
+    from tests.models import tiny_path
 
-    return make_tiny_gguf(tmp_path_factory.mktemp("models") / "tiny-llama.gguf")
+    return tiny_path()
 
 
 @pytest.fixture(scope="session")
 def gemma_path() -> Path:
-    from langchain_localkit._core.default_model import gemma_model_path
+    from tests.models import gemma_path
 
     try:
-        return gemma_model_path()
+        return gemma_path()
     except ImportError as e:
         pytest.skip(f"Gemma 3 270M is not installed: {e}")

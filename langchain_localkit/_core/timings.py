@@ -8,7 +8,7 @@ that callbacks, benchmarks and users read the same fields whatever ran the model
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +89,29 @@ class Timings:
         """Rebuild a record from `to_dict()` output (derived rates are ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+    @classmethod
+    def combine(cls, parts: Sequence[Timings]) -> Timings:
+        """One record for a call made of several generations (e.g. text, then a tool call).
+
+        Token counts and times add up; load time, time to first token and cached tokens are
+        those of the first part.
+        """
+        if not parts:
+            return cls()
+        first = parts[0]
+        totals = [p.total_ms for p in parts]
+        return cls(
+            prompt_tokens=sum(p.prompt_tokens for p in parts),
+            prompt_ms=sum(p.prompt_ms for p in parts),
+            eval_tokens=sum(p.eval_tokens for p in parts),
+            eval_ms=sum(p.eval_ms for p in parts),
+            cached_tokens=first.cached_tokens,
+            load_ms=first.load_ms,
+            ttft_ms=first.ttft_ms,
+            total_ms=sum(t for t in totals if t is not None) if None not in totals else None,
+            source=first.source,
+        )
 
     @classmethod
     def from_llama_server(

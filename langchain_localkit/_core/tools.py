@@ -164,8 +164,9 @@ def new_tool_call_id() -> str:
 
 
 _CALL_RE = re.compile(
-    re.escape(TOOL_CALL_OPEN) + r"(.*?)(?:" + re.escape(TOOL_CALL_CLOSE) + r"|$)", re.DOTALL
+    re.escape(TOOL_CALL_OPEN) + r"(.*?)(" + re.escape(TOOL_CALL_CLOSE) + r"|$)", re.DOTALL
 )
+UNTERMINATED = "unterminated"
 
 
 def parse_tool_calls(
@@ -175,7 +176,9 @@ def parse_tool_calls(
 
     Returns:
         The text before the first `<tool_call>`, the valid calls, and the invalid ones (bad
-        JSON, an unknown tool, arguments that are not an object) with the error.
+        JSON, an unknown tool, arguments that are not an object) with the error. A call cut off
+        before its closing tag (the reply hit `max_tokens`) is invalid with an error starting
+        with "unterminated".
     """
     first = text.find(TOOL_CALL_OPEN)
     if first < 0:
@@ -186,6 +189,18 @@ def parse_tool_calls(
     for match in _CALL_RE.finditer(text, first):
         raw = match.group(1).strip()
         call_id = new_tool_call_id()
+        if not match.group(2):
+            try:
+                json.loads(raw)
+            except json.JSONDecodeError:
+                invalid.append(
+                    invalid_tool_call(
+                        args=raw,
+                        id=call_id,
+                        error=f"{UNTERMINATED}: the reply ended before {TOOL_CALL_CLOSE}",
+                    )
+                )
+                continue
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as e:
@@ -231,6 +246,7 @@ def tools_system_prompt(tools: Sequence[Mapping[str, Any]], choice: ToolChoice) 
 
 
 __all__ = [
+    "UNTERMINATED",
     "TOOL_CALL_CLOSE",
     "TOOL_CALL_OPEN",
     "ToolChoice",

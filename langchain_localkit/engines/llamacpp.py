@@ -200,6 +200,27 @@ def _perf_totals(perf: Any) -> tuple[int, float]:
     return n_p + n_e, float(perf.t_p_eval_ms) + float(perf.t_eval_ms)
 
 
+def _control_stop_ids(entry: LoadedModel[Any], stops: Sequence[str]) -> dict[int, str]:
+    """Stop strings that are one control token (e.g. `<end_of_turn>`), by token id.
+
+    Control tokens decode to no text, so a text match would never see them.
+    """
+    if not stops:
+        return {}
+    cache: dict[str, int | None] = entry.state.setdefault("control_stop_ids", {})
+    llm = entry.model
+    found: dict[int, str] = {}
+    for s in stops:
+        if s not in cache:
+            ids = llm.tokenize(s.encode("utf-8"), add_bos=False, special=True)
+            is_control = len(ids) == 1 and not llm.detokenize(ids)
+            cache[s] = ids[0] if is_control else None
+        token = cache[s]
+        if token is not None:
+            found[token] = s
+    return found
+
+
 def _held_back(text: str, stops: Sequence[str]) -> int:
     """Length of the longest suffix of `text` that could still grow into a stop string."""
     keep = 0
@@ -359,6 +380,7 @@ class LlamaCppEngine:
             buf = ctypes.create_string_buffer(256)
             decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
             stops = tuple(s for s in params.stop if s)
+            stop_ids = _control_stop_ids(entry, stops)
             pending = ""
             n_out = 0
             finish: FinishReason = "length"
@@ -389,6 +411,9 @@ class LlamaCppEngine:
                         prompt_n, prompt_ms = _perf_totals(llama_cpp.llama_perf_context(ctx))
                     if is_eog(vocab, token):
                         finish, stop_reason = "stop", "eos"
+                        break
+                    if token in stop_ids:
+                        finish, stop_reason = "stop", stop_ids[token]
                         break
                     n_out += 1
                     n = to_piece(vocab, token, buf, 256, 0, False)

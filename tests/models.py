@@ -1,0 +1,30 @@
+"""Model files for tests, made once per process (suite classes cannot take pytest fixtures)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+
+@functools.cache
+def tiny_path() -> Path:
+    """The tiny generated llama GGUF (seed 0, ChatML template), written once per process."""
+    from langchain_localkit.testing import make_tiny_gguf
+
+    return make_tiny_gguf(Path(tempfile.mkdtemp(prefix="localkit-tiny-")) / "tiny-llama.gguf")
+
+
+@functools.cache
+def gemma_path() -> Path:
+    """Gemma 3 270M from the demo extra."""
+    from langchain_localkit._core.default_model import gemma_model_path
+
+    return gemma_model_path()
+
+
+def chat_test_model() -> Path | None:
+    """A bigger chat model for the standard suite, from LOCALKIT_CHAT_TEST_MODEL (optional)."""
+    value = os.environ.get("LOCALKIT_CHAT_TEST_MODEL")
+    return Path(value) if value else None
