@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseLLM, LangSmithParams
+from langchain_core.language_models import BaseLLM, LangSmithParams, LanguageModelInput
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+from langchain_core.prompt_values import PromptValue, StringPromptValue
 
 from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._llamacpp import LlamaCppParams, generation_info
@@ -72,6 +73,13 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
     """Return the prompt followed by the completion."""
     suffix: str | None = None
     """Text after the completion, for fill-in-the-middle models."""
+    apply_chat_template: bool = False
+    """Render each prompt in the model's chat format (its special tokens) before generating,
+    and stop at the end of the model's turn. Off by default: raw prompts stay raw."""
+    chat_format: str | None = None
+    """The model family ("llama2", "gemma", ...) to use instead of the detected one."""
+    chat_template: str | None = None
+    """A Jinja chat template to use instead of the GGUF file's own."""
 
     @property
     def _llm_type(self) -> str:
@@ -104,6 +112,22 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
         if stop or self.stop:
             params["ls_stop"] = list(stop or self.stop or [])
         return params
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        value = super()._convert_input(model_input)
+        if not self.apply_chat_template:
+            return value
+        from langchain_localkit.prompts import format_prompt_for
+
+        return StringPromptValue(text=format_prompt_for(self, value).prompt)
+
+    def _template_stops(self) -> list[str]:
+        if not self.apply_chat_template:
+            return []
+        from langchain_localkit.prompts import detect
+
+        family = detect(self).family
+        return list(family.stop) if family is not None else []
 
     def get_num_tokens(self, text: str) -> int:
         """Count tokens with the model's own tokenizer (loads the model)."""
@@ -144,7 +168,7 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
             return
-        params = self._sampling(stop, kwargs)
+        params = self._sampling([*(stop or []), *self._template_stops()], kwargs)
         if self.echo:
             yield GenerationChunk(text=prompt)
         for item in self.engine.stream(prompt, params):
@@ -172,7 +196,7 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
             return
-        params = self._sampling(stop, kwargs)
+        params = self._sampling([*(stop or []), *self._template_stops()], kwargs)
         engine = self.engine
         if self.echo:
             yield GenerationChunk(text=prompt)

@@ -383,3 +383,34 @@ def test_cli_run_streams_and_reports(gemma_path: Path) -> None:
     assert "load time" in out.stdout and "eval time" in out.stdout
     assert "output_tokens=8" in out.stdout
     assert out.stderr == ""
+
+
+# --- the prompt pack on a text-in/text-out face ------------------------------------------------
+
+
+def test_apply_chat_template_formats_prompts_for_the_model(gemma_path: Path) -> None:
+    from langchain_core.prompts import ChatPromptTemplate
+
+    llm = LlamaCpp(model_path=str(gemma_path), apply_chat_template=True)
+    value = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{q}")]).invoke(
+        {"q": "Hi"}
+    )
+    assert llm._convert_input(value).to_string() == (
+        "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n"
+    )
+    assert "<end_of_turn>" in llm._template_stops()
+    raw = LlamaCpp(model_path=str(gemma_path))
+    assert raw._convert_input("Hi").to_string() == "Hi"
+    assert raw._template_stops() == []
+
+
+def test_apply_chat_template_in_a_chain(gemma_path: Path) -> None:
+    from langchain_core.prompts import ChatPromptTemplate
+
+    llm = LlamaCpp(model_path=str(gemma_path), apply_chat_template=True, max_tokens=12)
+    chain = ChatPromptTemplate.from_messages([("human", "{q}")]) | llm
+    _, info = _info(llm, llm._convert_input("Say hi").to_string())
+    assert isinstance(chain.invoke({"q": "Say hi"}), str)
+    assert info["usage"]["input_tokens"] == len(
+        llm.engine.tokenize("<bos><start_of_turn>user\nSay hi<end_of_turn>\n<start_of_turn>model\n")
+    )
