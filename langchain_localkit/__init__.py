@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     )
     from langchain_localkit._core.gguf import GGUFInfo, read_gguf_info
     from langchain_localkit._core.timings import Timings
+    from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
     from langchain_localkit.chat_models.ollama import ChatOllama
+    from langchain_localkit.embeddings.llamacpp import LlamaCppEmbeddings
     from langchain_localkit.embeddings.ollama import OllamaEmbeddings
     from langchain_localkit.engines.llamacpp import clear_model_cache
     from langchain_localkit.llms.llamacpp import LlamaCpp
@@ -53,6 +55,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _ERRORS = "langchain_localkit._core.errors"
 _LAZY: dict[str, str] = {
     "LlamaCpp": "langchain_localkit.llms.llamacpp",
+    "ChatLlamaCpp": "langchain_localkit.chat_models.llamacpp",
+    "LlamaCppEmbeddings": "langchain_localkit.embeddings.llamacpp",
     "OllamaLLM": "langchain_localkit.llms.ollama",
     "ChatOllama": "langchain_localkit.chat_models.ollama",
     "OllamaEmbeddings": "langchain_localkit.embeddings.ollama",
@@ -90,11 +94,13 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ChatLlamaCpp",
     "ChatOllama",
     "ContextOverflowError",
     "GGUFInfo",
     "InvalidModelFileError",
     "LlamaCpp",
+    "LlamaCppEmbeddings",
     "LocalKitError",
     "ModelBusyError",
     "ModelFileError",

@@ -132,6 +132,12 @@ def tool_call_schema(tools: Sequence[Mapping[str, Any]], only: str | None = None
     return schema
 
 
+# llama-cpp-python's converter lets raw control characters into JSON strings (invalid JSON);
+# llama.cpp's own converter excludes them. Same rule as upstream:
+_LOOSE_CHAR = 'char ::= [^"\\\\] |'
+_STRICT_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
+
+
 def json_schema_to_gbnf(schema: Mapping[str, Any]) -> str:
     """A llama.cpp GBNF grammar (root rule `root`) accepting JSON valid for `schema`."""
     from langchain_localkit.engines.llamacpp import import_llama_cpp
@@ -139,7 +145,7 @@ def json_schema_to_gbnf(schema: Mapping[str, Any]) -> str:
     import_llama_cpp()
     from llama_cpp.llama_grammar import json_schema_to_gbnf as convert
 
-    return str(convert(json.dumps(schema)))
+    return str(convert(json.dumps(schema))).replace(_LOOSE_CHAR, _STRICT_CHAR)
 
 
 def _rename_root(gbnf: str, new: str) -> str:

@@ -6,11 +6,13 @@ import pytest
 import langchain_localkit
 
 EXPECTED_ALL = [
+    "ChatLlamaCpp",
     "ChatOllama",
     "ContextOverflowError",
     "GGUFInfo",
     "InvalidModelFileError",
     "LlamaCpp",
+    "LlamaCppEmbeddings",
     "LocalKitError",
     "ModelBusyError",
     "ModelFileError",
