@@ -41,13 +41,34 @@ class ToolChoice:
 
 
 def to_openai_tools(tools: Sequence[ToolLike]) -> list[dict[str, Any]]:
-    """Tools (dicts, Pydantic models, functions, BaseTools) in OpenAI's function format."""
-    converted = [convert_to_openai_tool(t) for t in tools]
-    names = [t["function"]["name"] for t in converted]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ValueError(f"Tool names must be unique; repeated: {', '.join(dupes)}")
-    return converted
+    """Tools (dicts, Pydantic models, functions, BaseTools) in OpenAI's function format.
+
+    The same tool given twice (e.g. a Pydantic model and its JSON schema) is kept once; two
+    different tools with one name are refused.
+    """
+    by_name: dict[str, dict[str, Any]] = {}
+    for tool in tools:
+        converted = convert_to_openai_tool(tool)
+        name = converted["function"]["name"]
+        previous = by_name.get(name)
+        if previous is not None and _signature(previous) != _signature(converted):
+            raise ValueError(f"Two different tools are named {name!r}; tool names must be unique")
+        by_name.setdefault(name, converted)
+    return list(by_name.values())
+
+
+def _signature(tool: Mapping[str, Any]) -> str:
+    """The tool's parameters and description, ignoring the `title`s Pydantic adds to schemas."""
+
+    def untitled(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: untitled(v) for k, v in node.items() if k != "title"}
+        if isinstance(node, list):
+            return [untitled(v) for v in node]
+        return node
+
+    fn = tool["function"]
+    return json.dumps([untitled(fn.get("parameters")), fn.get("description")], sort_keys=True)
 
 
 def normalize_tool_choice(tool_choice: Any, tools: Sequence[Mapping[str, Any]]) -> ToolChoice:

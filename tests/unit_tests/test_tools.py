@@ -47,9 +47,18 @@ def test_tools_are_converted_to_openai_format() -> None:
     assert TOOLS[1]["function"]["parameters"]["required"] == ["a", "b"]
 
 
-def test_duplicate_tool_names_are_refused() -> None:
-    with pytest.raises(ValueError, match="add"):
-        to_openai_tools([add, add])
+def test_the_same_tool_twice_is_kept_once() -> None:
+    assert len(to_openai_tools([GetWeather, GetWeather.model_json_schema(), add, add])) == 2
+
+
+def test_different_tools_with_one_name_are_refused() -> None:
+    def other(a: int, b: int) -> int:
+        """Multiply two integers."""
+        return a * b
+
+    other.__name__ = "add"
+    with pytest.raises(ValueError, match="different tools are named 'add'"):
+        to_openai_tools([add, other])
 
 
 @pytest.mark.parametrize(
