@@ -19,6 +19,6 @@ def run_page(page: str) -> dict[str, object]:
     """Execute every block of a page in one shared namespace and return it."""
     namespace: dict[str, object] = {"__name__": f"docs_{page.replace('.', '_')}"}
     for i, block in enumerate(python_blocks(page)):
-        code = compile(block, f"docs/{page} [block {i + 1}]", "exec")
+        code = compile(block, f"docs/{page} [block {i + 1}]", "exec", dont_inherit=True)
         exec(code, namespace)
     return namespace

@@ -189,6 +189,12 @@ def _compile_grammar(gbnf: str) -> Any:
         raise ValueError(f"Invalid GBNF grammar: {e}\n{gbnf[:500]}") from e
 
 
+def _ctx_limit(llm: Any) -> int:
+    """Tokens that fit: llama.cpp pads the context (64 becomes 256) but llama-cpp-python's
+    token buffer keeps the size asked for, so the smaller of the two is the limit."""
+    return min(int(llm.n_ctx()), int(llm.input_ids.shape[0]))
+
+
 def _perf_totals(perf: Any) -> tuple[int, float]:
     """Tokens and ms evaluated so far, from `llama_perf_context` data.
 
@@ -302,7 +308,7 @@ class LlamaCppEngine:
 
     def n_ctx(self) -> int:
         """The context window the model was loaded with."""
-        return int(self.llama.n_ctx())
+        return _ctx_limit(self.llama)
 
     def tokenize(self, text: str, *, add_bos: bool = True, special: bool = True) -> list[int]:
         """Tokenize `text` as a prompt: BOS added when the model wants it and it is not there.
@@ -362,7 +368,7 @@ class LlamaCppEngine:
             tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
             if not tokens:
                 tokens = [llm.token_bos()]
-            n_ctx = llm.n_ctx()
+            n_ctx = _ctx_limit(llm)
             if len(tokens) >= n_ctx:
                 raise ContextOverflowError(len(tokens), n_ctx)
             room = n_ctx - len(tokens)
@@ -517,8 +523,8 @@ class LlamaCppEngine:
         with entry.lock:
             start = time.perf_counter()
             n_prompt = len(self.tokenize(prompt))
-            if n_prompt >= llm.n_ctx():
-                raise ContextOverflowError(n_prompt, llm.n_ctx())
+            if n_prompt >= _ctx_limit(llm):
+                raise ContextOverflowError(n_prompt, _ctx_limit(llm))
             llama_cpp.llama_perf_context_reset(llm.ctx)
             response = llm.create_completion(
                 prompt,

@@ -7,10 +7,11 @@ of tokens per second, and greedy decoding is deterministic.
 
 How the output stays made of whole words: residual dimension 0 carries a constant (every token
 embedding has 4.0 there, and no layer writes to it), so after the final norm it is a positive
-"bias" input; the output projection gives whole words a large positive weight on it and every
-other token (bytes, word prefixes, control tokens, end of sequence) a large negative one. The
-other 63 dimensions stay random, so the words vary with the prompt. A grammar can still force
-any token (llama.cpp masks what the grammar forbids), which makes the model a good test of
+"bias" input; the output projection gives whole words a large positive weight on it, other
+printable pieces (characters, word prefixes) a negative one, and raw bytes, control tokens and
+end of sequence a larger negative one. The other 63 dimensions stay random, so the words vary
+with the prompt. A grammar can still force any token (llama.cpp masks what the grammar forbids,
+and printable pieces win over raw bytes then), which makes the model a good test of
 grammar-constrained tool calls and JSON.
 
 Example:
@@ -192,7 +193,10 @@ def make_tiny_gguf(
             w.add_tensor(f"blk.{i}.ffn_down.weight", ffn_down)
         w.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
         out = rand(n_vocab, n_embd, scale=0.15)
-        out[:, 0] = -8.0
+        # bias tiers: whole words win; where a grammar forbids them, printable pieces come
+        # before raw bytes (which could form invalid UTF-8) and control tokens
+        normal = np.array(types) == int(gguf.TokenType.NORMAL)
+        out[:, 0] = np.where(normal, -4.0, -12.0)
         out[sorted(words), 0] = 8.0
         w.add_tensor("output.weight", out)
 

@@ -48,7 +48,8 @@ def pick_color(color: Literal["red", "green"], code: str = Field(max_length=4)) 
 
 
 def _tiny(path: Path, **kwargs: Any) -> ChatLlamaCpp:
-    return ChatLlamaCpp(model_path=str(path), temperature=0.8, max_tokens=64, **kwargs)
+    # JSON from the tiny model is spelled mostly one character per token: leave room
+    return ChatLlamaCpp(model_path=str(path), temperature=0.8, max_tokens=256, **kwargs)
 
 
 def _valid_alarm(args: dict[str, Any]) -> bool:
@@ -157,16 +158,16 @@ def test_structured_output_json_schema_dict_every_time(tiny_gguf_path: Path) -> 
 def test_json_mode_gives_json_every_time(tiny_gguf_path: Path) -> None:
     chat = ChatLlamaCpp(model_path=str(tiny_gguf_path), temperature=0.8, max_tokens=200)
     structured = chat.with_structured_output(method="json_mode", include_raw=True)
-    parsed = 0
+    complete = 0
     for seed in SEEDS:
-        out = structured.invoke("json please", seed=seed)
-        raw = out["raw"].content
-        assert raw.lstrip().startswith(("{", "["))
-        if out["parsing_error"] is None:
-            parsed += 1
+        raw = structured.invoke("json please", seed=seed)["raw"].content
+        assert raw.lstrip().startswith("{"), raw
+        try:
             json.loads(raw)
-    # free JSON may not close within max_tokens on random weights; the prefix is always JSON
-    assert parsed >= 1
+        except json.JSONDecodeError:
+            continue  # free JSON may not close within max_tokens on random weights
+        complete += 1
+    assert complete >= 1
 
 
 def test_include_raw_returns_message_and_parsed(tiny_gguf_path: Path) -> None:
