@@ -190,8 +190,11 @@ def _compile_grammar(gbnf: str) -> Any:
 
 
 def _ctx_limit(llm: Any) -> int:
-    """Tokens that fit: llama.cpp pads the context (64 becomes 256) but llama-cpp-python's
-    token buffer keeps the size asked for, so the smaller of the two is the limit."""
+    """Tokens that fit in the context window.
+
+    llama.cpp pads the context (64 becomes 256) but llama-cpp-python's token buffer keeps the
+    size asked for, so the smaller of the two is the limit.
+    """
     return min(int(llm.n_ctx()), int(llm.input_ids.shape[0]))
 
 
