@@ -28,6 +28,9 @@ def main() -> None:
         r = bench_llamacpp.stream_scenario(path, tokens=tokens, rounds=args.rounds)
         print_table(r)
         results.append(r)
+    chat = bench_llamacpp.chat_stream_scenario(gemma, tokens=args.tokens, rounds=args.rounds)
+    print_table(chat)
+    results.append(chat)
     load = bench_llamacpp.load_once_scenario(gemma)
     row = load.rows[0]
     print(

@@ -117,3 +117,77 @@ def load_once_scenario(model_path: Path) -> ScenarioResult:
         {"first_load_ms": first_ms, "second_wrapper_ms": second_ms, "ratio": second_ms / first_ms}
     )
     return result
+
+
+CHAT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+
+
+def chat_stream_scenario(
+    model_path: Path, *, tokens: int, rounds: int, n_ctx: int = 2048
+) -> ScenarioResult:
+    """ChatLlamaCpp.stream vs raw create_chat_completion(stream=True), same chat format."""
+    from langchain_localkit import ChatLlamaCpp
+
+    ours = ChatLlamaCpp(
+        model_path=str(model_path),
+        n_ctx=n_ctx,
+        temperature=0,
+        repeat_penalty=1.0,
+        max_tokens=tokens,
+        chat_format="gemma",
+    )
+    llama = ours.client
+    llama.chat_format = "gemma"  # llama-cpp-python's own Gemma format for the raw contender
+    messages = [("human", CHAT[0]["content"])]
+
+    def raw() -> Sample:
+        _fresh(llama)
+        return timed_stream(
+            lambda: llama.create_chat_completion(
+                CHAT, max_tokens=tokens, temperature=0, repeat_penalty=1.0, stream=True
+            ),
+            lambda: _counters(llama),
+        )
+
+    def localkit_chat() -> Sample:
+        _fresh(llama)
+        return timed_stream(lambda: ours.stream(messages), lambda: _counters(llama))
+
+    contenders = [
+        Contender("raw llama_cpp create_chat_completion(stream)", raw),
+        Contender("localkit ChatLlamaCpp.stream", localkit_chat),
+    ]
+    notes = []
+    try:
+        from langchain_community.chat_models import ChatLlamaCpp as CommunityChat
+    except ImportError:
+        notes.append("community ChatLlamaCpp not measured: install the `compat` extra")
+    else:
+        community = CommunityChat(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_batch=512,
+            rope_freq_base=0.0,
+            rope_freq_scale=0.0,
+            temperature=0,
+            repeat_penalty=1.0,
+            max_tokens=tokens,
+            verbose=False,
+            model_kwargs={"chat_format": "gemma"},
+        )
+        community_llama = community.client
+
+        def community_chat() -> Sample:
+            _fresh(community_llama)
+            return timed_stream(
+                lambda: community.stream(messages), lambda: _counters(community_llama)
+            )
+
+        contenders.append(Contender("community ChatLlamaCpp.stream", community_chat))
+    result = run_interleaved(
+        f"ChatLlamaCpp.stream vs raw, {model_path.name}, {tokens} tokens, greedy",
+        contenders,
+        rounds=rounds,
+    )
+    result.notes.extend(notes)
+    return result
