@@ -1,25 +1,27 @@
 """A tiny, deterministic llama-architecture GGUF for offline tests of your own chains.
 
-`make_tiny_gguf` writes a ~0.6 MB model with random but seeded weights and a small SentencePiece
-vocabulary of English words (plus the 256 byte tokens, so any text tokenizes). It loads in
-llama-cpp-python, in gpt4all 2.8.2 and in llama.cpp's server in milliseconds, decodes thousands
-of tokens per second, and greedy decoding is deterministic.
+`make_tiny_gguf` writes a model of under a megabyte with random but seeded weights and a small
+SentencePiece vocabulary of English words (plus the 256 byte tokens, so any text tokenizes). It
+loads in llama-cpp-python (0.3.x) and in gpt4all 2.8.2 in milliseconds, decodes thousands of
+tokens per second, and greedy decoding is deterministic.
 
 How the output stays made of whole words: residual dimension 0 carries a constant (every token
 embedding has 4.0 there, and no layer writes to it), so after the final norm it is a positive
-"bias" input; the output projection gives whole words a large positive weight on it, other
-printable pieces (characters, word prefixes) a negative one, and raw bytes, control tokens and
-end of sequence a larger negative one. The other 63 dimensions stay random, so the words vary
-with the prompt. A grammar can still force any token (llama.cpp masks what the grammar forbids,
-and printable pieces win over raw bytes then), which makes the model a good test of
-grammar-constrained tool calls and JSON.
+"bias" input. The output projection turns it into a fixed ranking of token classes: whole words
+(`"▁moon"`) far above everything else, so free text (greedy or sampled) is only words; below
+them, in order, JSON closers (`"`, `,`, `:`, `}`, `]`), bare words and letters, digits, other
+punctuation, the lone `▁`, word prefixes, ASCII byte tokens, non-ASCII byte tokens and last the
+control tokens and end of sequence. The other dimensions stay random, so the words vary with the
+prompt. A grammar can still force any token (llama.cpp masks what the grammar forbids), and the
+ranking makes grammar-constrained JSON short: numbers end after a digit or two, keys and enum
+values are spelled with whole pieces, and strings never contain partial UTF-8.
 
 Example:
     >>> from langchain_localkit.testing import make_tiny_gguf
     >>> path = make_tiny_gguf("/tmp/tiny-llama.gguf")  # doctest: +SKIP
     >>> from langchain_localkit import LlamaCpp
     >>> LlamaCpp(model_path=str(path), temperature=0).invoke("the moon")  # doctest: +SKIP
-    ' answer year team ...'
+    ' woman sky value we queen young where month the air is house that type alarm ...'
 """
 
 from __future__ import annotations
@@ -51,49 +53,86 @@ TINY_WORDS: tuple[str, ...] = (
     "water", "fire", "earth", "air", "music", "song", "art", "science", "history", "space",
     "rocket", "ship", "train", "car", "dog", "cat", "bird", "fish", "food", "bread",
     "apple", "king", "queen", "war", "peace", "school", "teacher", "student", "doctor",
+    "true", "false", "null", "value", "code", "label", "score", "type", "id", "text",
+    "tool", "call", "arguments", "set", "get", "alarm", "hour", "minute", "loud", "sensor",
+    "north", "south", "east", "west", "user", "assistant", "system", "weather", "ok",
 )  # fmt: skip
-"""The whole words the model generates."""
+"""The whole words the model generates (as `"▁word"` pieces: a space, then the word)."""
 
 _CONTROL = ("<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>")
-_CHARS = (
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-    ".,?!:;-_'\"(){}[]/<>=+*&%$#@|\\~`^"
-)
 _SPACE = "\u2581"  # SentencePiece's word-boundary marker
+_CLOSERS = '",:}]'  # what ends a JSON value, member or container
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+_DIGITS = "0123456789"
+_OTHER = ".?!;-'(){}[]/<>=+*&%$#@|\\~`^"  # `{` and `[` rank low: JSON nests no deeper than asked
+
+# Each token's weight on the bias channel in `output.weight`: a fixed ranking of token classes.
+# Tiers are at least 2 apart (times the channel, about 3 after the final norm, they are ~6
+# logits apart); whole words are 12 above the next tier (~36 logits), more than the random part
+# of a logit ever varies, so free text never leaves the words.
+_TIER_WORD = 16.0
+_TIER_CLOSER = 4.0
+_TIER_PIECE = 1.0  # bare words and letters, +0.2 per character (longer pieces first)
+_TIER_DIGIT = -2.0
+_TIER_OTHER = -4.0
+_TIER_SPACE = -6.0
+_TIER_PREFIX = -8.0
+_TIER_ASCII_BYTE = -10.0
+_TIER_HIGH_BYTE = -12.0
+_TIER_SPECIAL = -14.0
+_PIECE_BONUS_PER_CHAR = 0.2
+_PIECE_BONUS_MAX = 1.6
 
 
-def _vocabulary() -> tuple[list[str], list[float], list[int], set[int]]:
-    """Tokens, scores, token types, and the ids of whole words."""
+def _vocabulary() -> tuple[list[str], list[float], list[int], list[float], set[int]]:
+    """Tokens, SentencePiece scores, token types, bias-channel tiers, and whole-word ids."""
     from gguf import TokenType
 
-    tokens: list[str] = list(_CONTROL)
-    types = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL]
-    types += [TokenType.CONTROL, TokenType.CONTROL]
-    scores = [0.0] * len(_CONTROL)
-    for b in range(256):
-        tokens.append(f"<0x{b:02X}>")
-        types.append(TokenType.BYTE)
-        scores.append(0.0)
-    seen = set(tokens)
+    tokens: list[str] = []
+    scores: list[float] = []
+    types: list[int] = []
+    tiers: list[float] = []
+    index: dict[str, int] = {}
 
-    def add(piece: str) -> int:
-        if piece in seen:
-            return tokens.index(piece)
-        seen.add(piece)
+    def add(piece: str, kind: TokenType, tier: float) -> int:
+        if piece in index:  # already there (a word that is also a prefix, like "▁a")
+            i = index[piece]
+            tiers[i] = max(tiers[i], tier)
+            return i
+        index[piece] = len(tokens)
         tokens.append(piece)
-        types.append(TokenType.NORMAL)
-        scores.append(float(len(piece)))  # longer pieces win SentencePiece merges
+        types.append(int(kind))
+        # Longer pieces score higher, so SentencePiece merges prefer them; specials score 0.
+        scores.append(float(len(piece)) if kind == TokenType.NORMAL else 0.0)
+        tiers.append(tier)
         return len(tokens) - 1
 
-    for ch in _SPACE + _CHARS:
-        add(ch)
+    add("<unk>", TokenType.UNKNOWN, _TIER_SPECIAL)
+    for special in _CONTROL[1:]:
+        add(special, TokenType.CONTROL, _TIER_SPECIAL)
+    for b in range(256):
+        add(f"<0x{b:02X}>", TokenType.BYTE, _TIER_ASCII_BYTE if b < 0x80 else _TIER_HIGH_BYTE)
+    add(_SPACE, TokenType.NORMAL, _TIER_SPACE)
+    for ch in _CLOSERS:
+        add(ch, TokenType.NORMAL, _TIER_CLOSER)
+    for ch in _LETTERS:
+        add(ch, TokenType.NORMAL, _TIER_PIECE + _PIECE_BONUS_PER_CHAR)
+    for ch in _DIGITS:
+        add(ch, TokenType.NORMAL, _TIER_DIGIT)
+    for ch in _OTHER:
+        add(ch, TokenType.NORMAL, _TIER_OTHER)
     words: set[int] = set()
     for word in TINY_WORDS:
         piece = _SPACE + word
+        # llama.cpp's SentencePiece tokenizer builds a piece only from pairs whose
+        # concatenation is in the vocabulary, so every prefix of "▁word" is there too.
         for end in range(2, len(piece)):
-            add(piece[:end])
-        words.add(add(piece))
-    return tokens, scores, [int(t) for t in types], words
+            add(piece[:end], TokenType.NORMAL, _TIER_PREFIX)
+        words.add(add(piece, TokenType.NORMAL, _TIER_WORD))
+    for word in TINY_WORDS:  # bare words spell JSON keys and enum values in whole pieces
+        bonus = min(_PIECE_BONUS_PER_CHAR * len(word), _PIECE_BONUS_MAX)
+        add(word, TokenType.NORMAL, _TIER_PIECE + bonus)
+    return tokens, scores, types, tiers, words
 
 
 def make_tiny_gguf(
@@ -110,16 +149,18 @@ def make_tiny_gguf(
 ) -> Path:
     """Write a tiny llama-architecture GGUF model with seeded random weights.
 
-    The same arguments always give a byte-identical file. It loads in llama-cpp-python,
-    gpt4all 2.8.2 and llama.cpp's server; greedy decoding is deterministic and yields valid
-    UTF-8 text made of the words in `TINY_WORDS`.
+    The same arguments always give a byte-identical file. It loads in llama-cpp-python and
+    gpt4all 2.8.2; greedy decoding is deterministic, and without a grammar the model only ever
+    writes words of `TINY_WORDS` (each with a leading space), so its output is valid UTF-8 and
+    easy to assert on. Grammars (JSON schemas, tool calls) can
+    still force any token.
 
     Args:
         path: Where to write the file (its directory is created). An existing file is replaced.
         seed: Seed of the random weights; another seed gives another (equally tiny) model.
         chat_template: The `tokenizer.chat_template` stored in the file (ChatML by default),
             or None for a model without one.
-        n_embd: Embedding width.
+        n_embd: Embedding width (at least 8).
         n_layer: Transformer blocks.
         n_head: Attention heads (`n_embd` must be a multiple).
         n_ff: Feed-forward width.
@@ -129,24 +170,42 @@ def make_tiny_gguf(
     Returns:
         The path of the written file.
 
+    Raises:
+        ValueError: If the sizes are not positive, `n_embd` is below 8 or is not a multiple of
+            `n_head`.
+
     Example:
         >>> from langchain_localkit.testing import make_tiny_gguf
+        >>> from langchain_localkit.testing.tiny import TINY_WORDS
         >>> path = make_tiny_gguf("/tmp/tiny.gguf", seed=1)  # doctest: +SKIP
+        >>> from llama_cpp import Llama  # doctest: +SKIP
+        >>> llm = Llama(str(path), verbose=False)  # doctest: +SKIP
+        >>> out = llm("the moon", max_tokens=8, temperature=0)  # doctest: +SKIP
+        >>> text = out["choices"][0]["text"]  # doctest: +SKIP
+        >>> all(word in TINY_WORDS for word in text.split())  # doctest: +SKIP
+        True
     """
     import gguf
     import numpy as np
 
+    if min(n_layer, n_head, n_ff, context_length) < 1:
+        raise ValueError("n_layer, n_head, n_ff and context_length must be positive")
+    if n_embd < 8:
+        raise ValueError(f"n_embd ({n_embd}) must be at least 8")
     if n_embd % n_head:
         raise ValueError(f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tokens, scores, types, words = _vocabulary()
+    tokens, scores, types, tiers, _ = _vocabulary()
     n_vocab = len(tokens)
     rng = np.random.default_rng(seed)
 
-    def rand(*shape: int, scale: float) -> np.ndarray:
-        return (rng.standard_normal(shape) * scale).astype(np.float32)
+    def rand(rows: int, cols: int, gain: float = 1.0) -> np.ndarray:
+        # Scaled by 1/sqrt(fan-in): the residual stream keeps about the same size for any
+        # width and depth, so the bias channel keeps its share after every norm.
+        return (rng.standard_normal((rows, cols)) * (gain / np.sqrt(cols))).astype(np.float32)
 
+    ones = np.ones(n_embd, dtype=np.float32)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".gguf.tmp")
     os.close(fd)
     try:
@@ -155,7 +214,7 @@ def make_tiny_gguf(
         w.add_context_length(context_length)
         w.add_embedding_length(n_embd)
         w.add_block_count(n_layer)
-        w.add_feed_forward_length(n_ff)
+        w.add_feed_forward_length(n_ff)  # older llama.cpp (gpt4all 2.8.2) requires these two
         w.add_head_count(n_head)
         w.add_head_count_kv(n_head)
         w.add_layer_norm_rms_eps(1e-5)
@@ -175,29 +234,26 @@ def make_tiny_gguf(
         if chat_template is not None:
             w.add_chat_template(chat_template)
 
-        embd = rand(n_vocab, n_embd, scale=0.5)
-        embd[:, 0] = 4.0  # the constant "bias" channel
+        embd = rng.standard_normal((n_vocab, n_embd)).astype(np.float32)
+        embd[:, 0] = 4.0  # the constant bias channel
         w.add_tensor("token_embd.weight", embd)
         for i in range(n_layer):
-            w.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(n_embd, dtype=np.float32))
-            for part in ("q", "k", "v"):
-                w.add_tensor(f"blk.{i}.attn_{part}.weight", rand(n_embd, n_embd, scale=0.2))
-            attn_out = rand(n_embd, n_embd, scale=0.2)
+            w.add_tensor(f"blk.{i}.attn_norm.weight", ones)
+            w.add_tensor(f"blk.{i}.attn_q.weight", rand(n_embd, n_embd, 2.0))
+            w.add_tensor(f"blk.{i}.attn_k.weight", rand(n_embd, n_embd, 2.0))
+            w.add_tensor(f"blk.{i}.attn_v.weight", rand(n_embd, n_embd))
+            attn_out = rand(n_embd, n_embd, 0.5)
             attn_out[0, :] = 0.0  # nothing writes into the bias channel
             w.add_tensor(f"blk.{i}.attn_output.weight", attn_out)
-            w.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(n_embd, dtype=np.float32))
-            w.add_tensor(f"blk.{i}.ffn_gate.weight", rand(n_ff, n_embd, scale=0.2))
-            w.add_tensor(f"blk.{i}.ffn_up.weight", rand(n_ff, n_embd, scale=0.2))
-            ffn_down = rand(n_embd, n_ff, scale=0.2)
+            w.add_tensor(f"blk.{i}.ffn_norm.weight", ones)
+            w.add_tensor(f"blk.{i}.ffn_gate.weight", rand(n_ff, n_embd))
+            w.add_tensor(f"blk.{i}.ffn_up.weight", rand(n_ff, n_embd))
+            ffn_down = rand(n_embd, n_ff, 0.5)
             ffn_down[0, :] = 0.0
             w.add_tensor(f"blk.{i}.ffn_down.weight", ffn_down)
-        w.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
-        out = rand(n_vocab, n_embd, scale=0.15)
-        # bias tiers: whole words win; where a grammar forbids them, printable pieces come
-        # before raw bytes (which could form invalid UTF-8) and control tokens
-        normal = np.array(types) == int(gguf.TokenType.NORMAL)
-        out[:, 0] = np.where(normal, -4.0, -12.0)
-        out[sorted(words), 0] = 8.0
+        w.add_tensor("output_norm.weight", ones)
+        out = rand(n_vocab, n_embd)
+        out[:, 0] = np.asarray(tiers, dtype=np.float32)
         w.add_tensor("output.weight", out)
 
         w.write_header_to_file()
