@@ -11,8 +11,9 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Literal, Self
 
+from langchain_core.language_models import LangSmithParams
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from langchain_localkit._core.gguf import check_model_path
@@ -179,6 +180,8 @@ class LlamaCppLoadParams(BaseModel):
 class LlamaCppParams(LlamaCppLoadParams):
     """Load and sampling parameters of the llama.cpp generation faces."""
 
+    _ls_model_type: ClassVar[Literal["llm", "chat"]] = "llm"
+
     max_tokens: int | None = 256
     """Most tokens to generate (None or <= 0: until the context is full)."""
     temperature: float = Field(default=0.8, ge=0.0)
@@ -255,6 +258,28 @@ class LlamaCppParams(LlamaCppLoadParams):
             grammar=grammar,
             logits_processor=kwargs.get("logits_processor"),
         )
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="llamacpp",
+            ls_model_name=kwargs.get("model") or self._model_name(),
+            ls_model_type=self._ls_model_type,
+            ls_temperature=kwargs.get("temperature", self.temperature),
+        )
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens:
+            params["ls_max_tokens"] = max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = list(stop or self.stop or [])
+        return params
+
+    def get_num_tokens(self, text: str) -> int:
+        """Count tokens with the model's own tokenizer (loads the model)."""
+        return len(self.engine.tokenize(text, add_bos=False))
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Token ids of `text` in the model's own vocabulary (loads the model)."""
+        return self.engine.tokenize(text, add_bos=False)
 
     def _report(self, info: GenerationInfo) -> None:
         if self.verbose:

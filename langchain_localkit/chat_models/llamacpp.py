@@ -8,10 +8,10 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
 from langchain_core.messages.tool import tool_call_chunk
@@ -134,6 +134,8 @@ class ChatLlamaCpp(LlamaCppParams, BaseChatModel):
     streaming: bool = False
     """Accepted for compatibility; `invoke` always decodes through the streaming path."""
 
+    _ls_model_type: ClassVar[Literal["llm", "chat"]] = "chat"
+
     @property
     def _llm_type(self) -> str:
         return "llamacpp-chat"
@@ -149,28 +151,6 @@ class ChatLlamaCpp(LlamaCppParams, BaseChatModel):
             "top_k": self.top_k,
             "seed": self.seed,
         }
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="llamacpp",
-            ls_model_name=kwargs.get("model") or self._model_name(),
-            ls_model_type="chat",
-            ls_temperature=kwargs.get("temperature", self.temperature),
-        )
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if max_tokens:
-            params["ls_max_tokens"] = max_tokens
-        if stop or self.stop:
-            params["ls_stop"] = list(stop or self.stop or [])
-        return params
-
-    def get_num_tokens(self, text: str) -> int:
-        """Count tokens with the model's own tokenizer (loads the model)."""
-        return len(self.engine.tokenize(text, add_bos=False))
-
-    def get_token_ids(self, text: str) -> list[int]:
-        """Token ids of `text` in the model's own vocabulary (loads the model)."""
-        return self.engine.tokenize(text, add_bos=False)
 
     # --- rendering -----------------------------------------------------------------------------
     def _prompt_target(self) -> Any:

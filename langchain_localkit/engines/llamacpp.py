@@ -189,6 +189,24 @@ def _compile_grammar(gbnf: str) -> Any:
         raise ValueError(f"Invalid GBNF grammar: {e}\n{gbnf[:500]}") from e
 
 
+def _sampler_kwargs(params: SamplingParams) -> dict[str, Any]:
+    """The sampler arguments `Llama.generate` and `Llama.create_completion` share."""
+    return {
+        "top_k": params.top_k,
+        "top_p": params.top_p,
+        "min_p": params.min_p,
+        "typical_p": params.typical_p,
+        "repeat_penalty": params.repeat_penalty,
+        "frequency_penalty": params.frequency_penalty,
+        "presence_penalty": params.presence_penalty,
+        "mirostat_mode": params.mirostat_mode,
+        "mirostat_tau": params.mirostat_tau,
+        "mirostat_eta": params.mirostat_eta,
+        "logits_processor": params.logits_processor,
+        "grammar": _compile_grammar(params.grammar) if params.grammar else None,
+    }
+
+
 def _ctx_limit(llm: Any) -> int:
     """Tokens that fit in the context window.
 
@@ -379,7 +397,6 @@ class LlamaCppEngine:
             limit = min(limit, room)
             seed = params.seed
             llm.set_seed(seed if seed is not None and seed >= 0 else random.getrandbits(32))
-            grammar = _compile_grammar(params.grammar) if params.grammar else None
             ctx = llm.ctx
             llama_cpp.llama_perf_context_reset(ctx)
 
@@ -397,22 +414,7 @@ class LlamaCppEngine:
             first_at: float | None = None
             prompt_n = 0
             prompt_ms = 0.0
-            gen = llm.generate(
-                tokens,
-                top_k=params.top_k,
-                top_p=params.top_p,
-                min_p=params.min_p,
-                typical_p=params.typical_p,
-                temp=params.temperature,
-                repeat_penalty=params.repeat_penalty,
-                frequency_penalty=params.frequency_penalty,
-                presence_penalty=params.presence_penalty,
-                mirostat_mode=params.mirostat_mode,
-                mirostat_tau=params.mirostat_tau,
-                mirostat_eta=params.mirostat_eta,
-                logits_processor=params.logits_processor,
-                grammar=grammar,
-            )
+            gen = llm.generate(tokens, **_sampler_kwargs(params), temp=params.temperature)
             try:
                 for token in gen:
                     if first_at is None:
@@ -531,22 +533,11 @@ class LlamaCppEngine:
             llama_cpp.llama_perf_context_reset(llm.ctx)
             response = llm.create_completion(
                 prompt,
-                max_tokens=params.max_tokens,
+                **_sampler_kwargs(params),
                 temperature=params.temperature,
-                top_p=params.top_p,
-                top_k=params.top_k,
-                min_p=params.min_p,
-                typical_p=params.typical_p,
-                repeat_penalty=params.repeat_penalty,
-                frequency_penalty=params.frequency_penalty,
-                presence_penalty=params.presence_penalty,
-                mirostat_mode=params.mirostat_mode,
-                mirostat_tau=params.mirostat_tau,
-                mirostat_eta=params.mirostat_eta,
+                max_tokens=params.max_tokens,
                 seed=params.seed if params.seed is not None and params.seed >= 0 else None,
                 stop=list(params.stop),
-                grammar=_compile_grammar(params.grammar) if params.grammar else None,
-                logits_processor=params.logits_processor,
                 **extra,
             )
             total_ms = (time.perf_counter() - start) * 1e3

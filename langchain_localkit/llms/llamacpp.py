@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseLLM, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import BaseLLM, LanguageModelInput
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 
@@ -99,20 +99,6 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
             "stop": self.stop,
         }
 
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="llamacpp",
-            ls_model_name=self._model_name(),
-            ls_model_type="llm",
-            ls_temperature=kwargs.get("temperature", self.temperature),
-        )
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if max_tokens:
-            params["ls_max_tokens"] = max_tokens
-        if stop or self.stop:
-            params["ls_stop"] = list(stop or self.stop or [])
-        return params
-
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
         value = super()._convert_input(model_input)
         if not self.apply_chat_template:
@@ -128,14 +114,6 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
 
         family = detect(self).family
         return list(family.stop) if family is not None else []
-
-    def get_num_tokens(self, text: str) -> int:
-        """Count tokens with the model's own tokenizer (loads the model)."""
-        return len(self.engine.tokenize(text, add_bos=False))
-
-    def get_token_ids(self, text: str) -> list[int]:
-        """Token ids of `text` in the model's own vocabulary (loads the model)."""
-        return self.engine.tokenize(text, add_bos=False)
 
     # --- generation ----------------------------------------------------------------------------
     def _needs_completion_api(self) -> bool:
