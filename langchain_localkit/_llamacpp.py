@@ -8,7 +8,6 @@ from the model, silence unless `verbose=True`).
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -98,8 +97,9 @@ class LlamaCppLoadParams(BaseModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Further `llama_cpp.Llama` arguments; unknown names are rejected at load time."""
     verbose: bool = False
-    """Print llama.cpp's timing report to stderr after each call. Without it nothing is printed
-    (llama.cpp's log goes to the `langchain_localkit.llama_cpp` logger)."""
+    """Print llama.cpp's timing report to stderr after each call (a `TimingCallbackHandler`
+    is attached). Without it nothing is printed (llama.cpp's log goes to the
+    `langchain_localkit.llama_cpp` logger)."""
 
     _engine: LlamaCppEngine | None = PrivateAttr(default=None)
 
@@ -219,6 +219,15 @@ class LlamaCppParams(LlamaCppLoadParams):
             raise ValueError("Pass either `grammar` or `grammar_path`, not both.")
         return self
 
+    @model_validator(mode="after")
+    def _attach_verbose_timing(self) -> Self:
+        if self.verbose:
+            from langchain_localkit.callbacks import with_verbose_timing
+
+            callbacks = with_verbose_timing(getattr(self, "callbacks", None))
+            object.__setattr__(self, "callbacks", callbacks)
+        return self
+
     def _grammar_text(self) -> str | None:
         if self.grammar_path is not None:
             return Path(self.grammar_path).read_text(encoding="utf-8")
@@ -280,11 +289,6 @@ class LlamaCppParams(LlamaCppLoadParams):
     def get_token_ids(self, text: str) -> list[int]:
         """Token ids of `text` in the model's own vocabulary (loads the model)."""
         return self.engine.tokenize(text, add_bos=False)
-
-    def _report(self, info: GenerationInfo) -> None:
-        if self.verbose:
-            sys.stderr.write("\n" + info.timings.report() + "\n")
-            sys.stderr.flush()
 
 
 def generation_info(info: GenerationInfo) -> dict[str, Any]:

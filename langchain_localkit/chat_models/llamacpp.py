@@ -288,7 +288,6 @@ class ChatLlamaCpp(LlamaCppParams, BaseChatModel):
         }
         if plan.dropped_calls:
             metadata["dropped_tool_calls"] = plan.dropped_calls
-        self._report_timings(timings)
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",
@@ -298,13 +297,6 @@ class ChatLlamaCpp(LlamaCppParams, BaseChatModel):
             ),
             generation_info={"finish_reason": finish},
         )
-
-    def _report_timings(self, timings: Timings) -> None:
-        if self.verbose:
-            import sys
-
-            sys.stderr.write("\n" + timings.report() + "\n")
-            sys.stderr.flush()
 
     def _stream(
         self,

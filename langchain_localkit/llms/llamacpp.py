@@ -120,7 +120,6 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
         return self.logprobs is not None or self.suffix is not None
 
     def _final_chunk(self, info: GenerationInfo) -> GenerationChunk:
-        self._report(info)
         return GenerationChunk(text="", generation_info=generation_info(info))
 
     def _complete_once(self, prompt: str, stop: list[str] | None, **kwargs: Any) -> GenerationChunk:
@@ -128,7 +127,6 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
         choice, info = self.engine.complete(
             prompt, params, logprobs=self.logprobs, suffix=self.suffix, echo=self.echo
         )
-        self._report(info)
         gen_info = generation_info(info)
         gen_info["logprobs"] = choice.get("logprobs")
         return GenerationChunk(text=choice["text"], generation_info=gen_info)
