@@ -43,8 +43,9 @@ test tests: $(VENV)/.stamp-test
 unit_tests unit_test: $(VENV)/.stamp-test
 	$(BIN)/pytest $(SOCKET_FLAGS) $(PYTEST_FLAGS) $(if $(TEST_FILE),$(TEST_FILE),tests/unit_tests)
 
-## integration_tests: real llama.cpp on the tiny GGUF and on Gemma 3 270M
+## integration_tests: real llama.cpp (in process and llama-server) on the tiny GGUF and Gemma 3 270M
 integration_tests integration_test: $(VENV)/.stamp-test
+	PYTHON=$(BIN)/python scripts/build_llama_server.sh
 	$(BIN)/pytest $(SOCKET_FLAGS) $(PYTEST_FLAGS) $(if $(TEST_FILE),$(TEST_FILE),tests/integration_tests)
 
 ## lint: ruff (lint + format check) and mypy
@@ -65,6 +66,7 @@ check_imports: $(VENV)/.stamp-test
 
 ## bench: wrappers vs the raw runtime (and the old community classes), ratios printed; never fails on noise
 bench: $(VENV)/.stamp-bench
+	PYTHON=$(BIN)/python scripts/build_llama_server.sh
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks import bench_llamacpp
+from benchmarks import bench_llamacpp, bench_llamafile
 from benchmarks.harness import ScenarioResult, machine, print_table, save
 
 
@@ -38,6 +38,9 @@ def main() -> None:
         f"{row['second_wrapper_ms']:.3f} ms ({row['ratio'] * 100:.3f} % of the first)"
     )
     results.append(load)
+    for r in bench_llamafile.run(gemma, tiny, tokens=args.tokens, rounds=args.rounds):
+        print_table(r)
+        results.append(r)
     print(f"\nsaved {save(results)}")
 
 

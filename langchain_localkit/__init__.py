@@ -29,7 +29,9 @@ if TYPE_CHECKING:
         ModelLoadError,
         ModelNotFoundError,
         RuntimeNotInstalledError,
+        ServerDisconnectedError,
         ServerError,
+        ServerTimeoutError,
         ServerUnavailableError,
         TemplateError,
         UnsupportedArchitectureError,
@@ -37,11 +39,14 @@ if TYPE_CHECKING:
     from langchain_localkit._core.gguf import GGUFInfo, read_gguf_info
     from langchain_localkit._core.timings import Timings
     from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
+    from langchain_localkit.chat_models.llamafile import ChatLlamafile
     from langchain_localkit.chat_models.ollama import ChatOllama
     from langchain_localkit.embeddings.llamacpp import LlamaCppEmbeddings
+    from langchain_localkit.embeddings.llamafile import LlamafileEmbeddings
     from langchain_localkit.embeddings.ollama import OllamaEmbeddings
     from langchain_localkit.engines.llamacpp import clear_model_cache
     from langchain_localkit.llms.llamacpp import LlamaCpp
+    from langchain_localkit.llms.llamafile import Llamafile
     from langchain_localkit.llms.ollama import OllamaLLM
 
 try:
@@ -57,6 +62,9 @@ _LAZY: dict[str, str] = {
     "LlamaCpp": "langchain_localkit.llms.llamacpp",
     "ChatLlamaCpp": "langchain_localkit.chat_models.llamacpp",
     "LlamaCppEmbeddings": "langchain_localkit.embeddings.llamacpp",
+    "Llamafile": "langchain_localkit.llms.llamafile",
+    "ChatLlamafile": "langchain_localkit.chat_models.llamafile",
+    "LlamafileEmbeddings": "langchain_localkit.embeddings.llamafile",
     "OllamaLLM": "langchain_localkit.llms.ollama",
     "ChatOllama": "langchain_localkit.chat_models.ollama",
     "OllamaEmbeddings": "langchain_localkit.embeddings.ollama",
@@ -73,7 +81,9 @@ _LAZY: dict[str, str] = {
     "ModelLoadError": _ERRORS,
     "ModelNotFoundError": _ERRORS,
     "RuntimeNotInstalledError": _ERRORS,
+    "ServerDisconnectedError": _ERRORS,
     "ServerError": _ERRORS,
+    "ServerTimeoutError": _ERRORS,
     "ServerUnavailableError": _ERRORS,
     "TemplateError": _ERRORS,
     "UnsupportedArchitectureError": _ERRORS,
@@ -94,6 +104,11 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ServerTimeoutError",
+    "ServerDisconnectedError",
+    "LlamafileEmbeddings",
+    "Llamafile",
+    "ChatLlamafile",
     "ChatLlamaCpp",
     "ChatOllama",
     "ContextOverflowError",

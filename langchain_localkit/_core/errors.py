@@ -72,6 +72,14 @@ class ServerUnavailableError(LocalKitError, ConnectionError):
     """No server answers at the configured URL, or it is still loading after the timeout."""
 
 
+class ServerDisconnectedError(ServerUnavailableError):
+    """The server closed the connection in the middle of a reply (it crashed or was stopped)."""
+
+
+class ServerTimeoutError(ServerUnavailableError, TimeoutError):
+    """The server did not answer, or did not send the next part of a reply, in time."""
+
+
 class ServerError(LocalKitError, RuntimeError):
     """A server answered with an error (its own message is kept).
 
@@ -120,7 +128,9 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "RuntimeNotInstalledError",
+    "ServerDisconnectedError",
     "ServerError",
+    "ServerTimeoutError",
     "ServerUnavailableError",
     "TemplateError",
     "UnsupportedArchitectureError",

@@ -1,12 +1,13 @@
-"""LangChain glue every face shares: old constructor arguments, stop lists, usage dicts."""
+"""LangChain glue every face shares: old constructor arguments, stop lists, usage, results."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import Generation, GenerationChunk
 
 
 def migrate_callback_manager(values: Any) -> Any:
@@ -49,3 +50,26 @@ def usage_metadata(input_tokens: int, output_tokens: int) -> UsageMetadata:
 
 
 __all__ = ["merge_stop", "migrate_callback_manager", "usage_metadata"]
+
+
+def join_chunks(chunks: Iterable[GenerationChunk]) -> Generation:
+    """One `Generation` from a text stream: the texts joined, the last `generation_info`."""
+    parts: list[str] = []
+    info: dict[str, Any] | None = None
+    for chunk in chunks:
+        parts.append(chunk.text)
+        if chunk.generation_info:
+            info = chunk.generation_info
+    return Generation(text="".join(parts), generation_info=info)
+
+
+def llm_output(generations: list[list[Generation]]) -> dict[str, Any]:
+    """`LLMResult.llm_output` of a batch: summed `token_usage` and the model name."""
+    totals = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+    model_name = None
+    for gens in generations:
+        info = gens[0].generation_info or {}
+        model_name = info.get("model_name", model_name)
+        for key in totals:
+            totals[key] += int(info.get("usage", {}).get(key, 0))
+    return {"token_usage": totals, "model_name": model_name}

@@ -5,27 +5,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.output_parsers import (
-    JsonOutputKeyToolsParser,
-    JsonOutputParser,
-    PydanticOutputParser,
-    PydanticToolsParser,
-)
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
-from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
-from langchain_core.utils.pydantic import is_basemodel_subclass
 
+from langchain_localkit._core.chat import (
+    ToolsAndStructuredOutputMixin,
+    response_format_schema,
+    with_system,
+)
 from langchain_localkit._core.langchain import usage_metadata
 from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._core.timings import Timings
@@ -36,7 +31,6 @@ from langchain_localkit._core.tools import (
     json_schema_to_gbnf,
     normalize_tool_choice,
     parse_tool_calls,
-    to_openai_tools,
     tool_calls_gbnf,
     tools_system_prompt,
 )
@@ -44,8 +38,6 @@ from langchain_localkit._llamacpp import LlamaCppParams
 from langchain_localkit.engines.llamacpp import GenerationInfo, SamplingParams
 
 logger = logging.getLogger(__name__)
-
-StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
 
 @dataclass
@@ -67,7 +59,7 @@ class _Outcome:
     infos: list[GenerationInfo] = field(default_factory=list)
 
 
-class ChatLlamaCpp(LlamaCppParams, BaseChatModel):
+class ChatLlamaCpp(LlamaCppParams, ToolsAndStructuredOutputMixin, BaseChatModel):
     """A GGUF chat model run in-process by llama.cpp (through llama-cpp-python).
 
     Messages are rendered with the model's own chat template from its GGUF file (in a Jinja
@@ -196,7 +188,7 @@ class ChatLlamaCpp(LlamaCppParams, BaseChatModel):
             if hint:
                 instructions.append(hint)
         if instructions:
-            messages = _with_system(messages, "\n\n".join(instructions))
+            messages = with_system(messages, "\n\n".join(instructions))
         rendered = self.render(messages)
         params = self._sampling(stop, kwargs)
         params = dataclasses.replace(
@@ -348,140 +340,18 @@ class ChatLlamaCpp(LlamaCppParams, BaseChatModel):
     ) -> ChatResult:
         return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
 
-    # --- tools and structured output ------------------------------------------------------------
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | Any],
-        *,
-        tool_choice: str | dict[str, Any] | bool | None = None,
-        parallel_tool_calls: bool | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools; calls are grammar-constrained to the tools' JSON schemas.
-
-        Args:
-            tools: Pydantic models, functions, `BaseTool`s or OpenAI-style dicts.
-            tool_choice: "auto" (default: answer or call), "none", "any"/"required" (must
-                call one), or a tool name (must call that one).
-            parallel_tool_calls: Allow several calls in one reply. Off by default: small local
-                models tend to repeat a call until `max_tokens` when allowed to go on.
-            **kwargs: Further call options bound with the tools.
-        """
-        formatted = to_openai_tools(tools)
-        normalize_tool_choice(tool_choice, formatted)
-        if parallel_tool_calls is not None:
-            kwargs["parallel_tool_calls"] = parallel_tool_calls
-        return super().bind(tools=formatted, tool_choice=tool_choice, **kwargs)
-
-    def with_structured_output(
-        self,
-        schema: dict[str, Any] | type | None = None,
-        *,
-        method: StructuredMethod = "json_schema",
-        include_raw: bool = False,
-        strict: bool | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
-        """Output that follows `schema`, guaranteed by a grammar.
-
-        Args:
-            schema: A Pydantic model, a TypedDict, or a JSON schema dict (an OpenAI tool dict
-                works with "function_calling"). Optional for "json_mode".
-            method: "json_schema" (a grammar from the schema; default), "function_calling"
-                (a forced tool call), or "json_mode" (any JSON object; describe the shape in
-                the prompt).
-            include_raw: Return `{"raw", "parsed", "parsing_error"}` instead of raising.
-            strict: Accepted for compatibility; output is always grammar-constrained.
-            **kwargs: Unsupported; raises.
-        """
-        if kwargs:
-            raise ValueError(f"Unexpected arguments: {', '.join(sorted(kwargs))}")
-        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-        if method == "function_calling":
-            if schema is None:
-                raise ValueError("method='function_calling' needs a schema")
-            name = convert_to_openai_tool(schema)["function"]["name"]
-            llm = self.bind_tools(
-                [schema],
-                tool_choice=name,
-                parallel_tool_calls=False,
-                ls_structured_output_format={
-                    "kwargs": {"method": method},
-                    "schema": convert_to_openai_tool(schema),
-                },
-            )
-            parser: Runnable[Any, Any] = (
-                PydanticToolsParser(tools=[schema], first_tool_only=True)
-                if is_pydantic
-                else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
-            )
-        elif method in ("json_schema", "json_mode"):
-            if method == "json_schema" and schema is None:
-                raise ValueError("method='json_schema' needs a schema")
-            json_schema = convert_to_json_schema(schema) if schema is not None else None
-            response_format: dict[str, Any] = (
-                {"type": "json_schema", "schema": json_schema}
-                if method == "json_schema"
-                else {"type": "json_object"}
-            )
-            llm = self.bind(
-                response_format=response_format,
-                ls_structured_output_format={"kwargs": {"method": method}, "schema": json_schema},
-            )
-            parser = (
-                PydanticOutputParser(pydantic_object=schema)
-                if is_pydantic and isinstance(schema, type)
-                else JsonOutputParser()
-            )
-        else:
-            raise ValueError(
-                f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'."
-            )
-        if not include_raw:
-            return llm | parser
-        parsed = RunnablePassthrough.assign(
-            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
-        )
-        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
-        return RunnableMap(raw=llm) | parsed.with_fallbacks(
-            [fallback], exception_key="parsing_error"
-        )
-
-
-def _with_system(messages: Sequence[BaseMessage], text: str) -> list[BaseMessage]:
-    """Add `text` to the system message (or start the conversation with one)."""
-    out = list(messages)
-    if out and isinstance(out[0], SystemMessage) and isinstance(out[0].content, str):
-        out[0] = SystemMessage(content=f"{out[0].content}\n\n{text}")
-    else:
-        out.insert(0, SystemMessage(content=text))
-    return out
-
 
 def _response_format_grammar(response_format: Any) -> tuple[str, str]:
     """A GBNF grammar for an OpenAI-style `response_format`, and a hint for the prompt."""
-    if not isinstance(response_format, dict):
-        raise ValueError(f"response_format must be a dict, not {response_format!r}")
-    kind = response_format.get("type")
-    schema = response_format.get("schema")
-    if kind == "json_schema":
-        schema = schema or (response_format.get("json_schema") or {}).get("schema")
-        if not isinstance(schema, dict):
-            raise ValueError("response_format type 'json_schema' needs a 'schema'")
-    elif kind == "json_object":
-        if schema is None:
-            from langchain_localkit.engines.llamacpp import import_llama_cpp
+    schema, hint = response_format_schema(response_format)
+    if schema is not None:
+        return json_schema_to_gbnf(schema), hint
+    from langchain_localkit.engines.llamacpp import import_llama_cpp
 
-            import_llama_cpp()
-            from llama_cpp.llama_grammar import JSON_GBNF
+    import_llama_cpp()
+    from llama_cpp.llama_grammar import JSON_GBNF
 
-            return str(JSON_GBNF), "Respond with a JSON object."
-    else:
-        raise ValueError(f"Unsupported response_format type {kind!r}")
-    compact = json.dumps(schema, separators=(",", ":"))
-    return json_schema_to_gbnf(
-        schema
-    ), f"Respond with a JSON object matching this schema: {compact}"
+    return str(JSON_GBNF), hint
 
 
 __all__ = ["ChatLlamaCpp"]

@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseLLM, LanguageModelInput
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 
+from langchain_localkit._core.langchain import join_chunks, llm_output
 from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._llamacpp import LlamaCppParams, generation_info
 from langchain_localkit.engines.llamacpp import GenerationInfo
@@ -200,8 +201,8 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
                 chunks = self._stream(prompt, stop=stop, run_manager=run_manager, **kwargs)
             else:
                 chunks = self._stream(prompt, stop=stop, run_manager=None, **kwargs)
-            generations.append([_join(chunks)])
-        return LLMResult(generations=generations, llm_output=_llm_output(generations))
+            generations.append([join_chunks(chunks)])
+        return LLMResult(generations=generations, llm_output=llm_output(generations))
 
     async def _agenerate(
         self,
@@ -216,29 +217,8 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
             chunks = [
                 c async for c in self._astream(prompt, stop=stop, run_manager=manager, **kwargs)
             ]
-            generations.append([_join(chunks)])
-        return LLMResult(generations=generations, llm_output=_llm_output(generations))
-
-
-def _join(chunks: Any) -> Generation:
-    parts: list[str] = []
-    info: dict[str, Any] | None = None
-    for chunk in chunks:
-        parts.append(chunk.text)
-        if chunk.generation_info:
-            info = chunk.generation_info
-    return Generation(text="".join(parts), generation_info=info)
-
-
-def _llm_output(generations: list[list[Generation]]) -> dict[str, Any]:
-    totals = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
-    model_name = None
-    for gens in generations:
-        info = gens[0].generation_info or {}
-        model_name = info.get("model_name", model_name)
-        for key in totals:
-            totals[key] += int(info.get("usage", {}).get(key, 0))
-    return {"token_usage": totals, "model_name": model_name}
+            generations.append([join_chunks(chunks)])
+        return LLMResult(generations=generations, llm_output=llm_output(generations))
 
 
 __all__ = ["LlamaCpp"]

@@ -6,6 +6,11 @@ import pytest
 import langchain_localkit
 
 EXPECTED_ALL = [
+    "ServerTimeoutError",
+    "ServerDisconnectedError",
+    "LlamafileEmbeddings",
+    "Llamafile",
+    "ChatLlamafile",
     "ChatLlamaCpp",
     "ChatOllama",
     "ContextOverflowError",

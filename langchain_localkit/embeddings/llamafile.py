@@ -1,0 +1,86 @@
+"""`LlamafileEmbeddings`: text embeddings from a llamafile or llama.cpp server, over HTTP."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from langchain_core.embeddings import Embeddings
+from pydantic import Field
+
+from langchain_localkit.llms.llamafile import LlamafileConnection
+
+
+class LlamafileEmbeddings(LlamafileConnection, Embeddings):
+    """Embeddings from a model served by a llamafile or by llama.cpp's `llama-server`.
+
+    Texts go to the OpenAI-compatible `POST /v1/embeddings`, many per request; servers that
+    lack it or refuse it (llamafile's older server, or `--pooling none`, whose per-token
+    vectors are then mean-pooled) are asked through the native `POST /embedding`, one text at
+    a time. Vectors are scaled to unit length here, whatever the server does.
+
+    Setup:
+        Start the server in embedding mode: `./model.llamafile --server --nobrowser
+        --embedding` or `llama-server -m model.gguf --embeddings --pooling mean`.
+
+    Key init args:
+        base_url: the server (default `http://localhost:8080`). batch_size: texts per
+        request. normalize: unit-length vectors.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_localkit import LlamafileEmbeddings
+
+            emb = LlamafileEmbeddings()  # http://localhost:8080
+            vectors = emb.embed_documents(["Paris is in France.", "The Moon orbits Earth."])
+            query = emb.embed_query("Where is Paris?")
+    """
+
+    batch_size: int = Field(default=32, ge=1)
+    """Texts per request to `/v1/embeddings`."""
+    normalize: bool = True
+    """Scale every vector to unit length (cosine similarity becomes a dot product)."""
+
+    def _batches(self, texts: Sequence[str]) -> list[list[str]]:
+        return [list(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+
+    def _finish(self, vectors: list[list[float]]) -> list[list[float]]:
+        if not self.normalize:
+            return vectors
+        out = []
+        for vec in vectors:
+            norm = math.sqrt(math.fsum(x * x for x in vec))
+            out.append([x / norm for x in vec] if norm > 0 else vec)
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed a list of documents, one vector each.
+
+        Raises:
+            ServerUnavailableError: No server at `base_url`.
+            ServerError: The server refused (e.g. not started in embedding mode: its message
+                says so, with the flag to add).
+        """
+        vectors: list[list[float]] = []
+        for batch in self._batches(texts):
+            vectors.extend(self.engine.embed(batch))
+        return self._finish(vectors)
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one query."""
+        return self.embed_documents([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed documents with the async client (the event loop stays free)."""
+        vectors: list[list[float]] = []
+        for batch in self._batches(texts):
+            vectors.extend(await self.engine.aembed(batch))
+        return self._finish(vectors)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Embed one query with the async client."""
+        return (await self.aembed_documents([text]))[0]
+
+
+__all__ = ["LlamafileEmbeddings"]

@@ -1,0 +1,37 @@
+"""Fixtures: real llama-server processes on free loopback ports (see `_servers.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from langchain_localkit.testing.llama_server import LlamaServer
+from tests.integration_tests.llamafile import _servers
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_llama_servers() -> Iterator[None]:
+    yield
+    _servers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def tiny_server() -> LlamaServer:
+    """llama-server on the tiny generated GGUF (ChatML template; thousands of tokens/s)."""
+    return _servers.server("tiny")
+
+
+@pytest.fixture(scope="session")
+def gemma_server() -> LlamaServer:
+    """llama-server on Gemma 3 270M (a real base model, no chat template in its GGUF)."""
+    try:
+        return _servers.server("gemma")
+    except ImportError as e:
+        pytest.skip(f"Gemma 3 270M is not installed: {e}")
+
+
+@pytest.fixture(scope="session")
+def embedding_server() -> LlamaServer:
+    """llama-server in embedding mode (`--embeddings --pooling mean`) on the tiny GGUF."""
+    return _servers.server("embeddings")

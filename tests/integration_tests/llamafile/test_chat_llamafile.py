@@ -1,0 +1,135 @@
+"""ChatLlamafile on a real llama-server: prompt formats, BOS, tools, structured output, parity
+with ChatLlamaCpp, and the OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Literal
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
+from langchain_localkit.chat_models.llamafile import ChatLlamafile
+from langchain_localkit.testing.llama_server import LlamaServer
+from tests.models import tiny_path
+
+
+class SetAlarm(BaseModel):
+    """Set an alarm clock."""
+
+    hour: int = Field(ge=0, le=23)
+    loud: bool
+
+
+class Verdict(BaseModel):
+    """A verdict."""
+
+    label: Literal["red", "green", "blue"]
+    score: int
+    note: str = Field(max_length=12)
+
+
+def tiny(server: LlamaServer, **kwargs: object) -> ChatLlamafile:
+    params: dict[str, object] = {"base_url": server.base_url, "temperature": 0.8, "max_tokens": 96}
+    return ChatLlamafile(**{**params, **kwargs})  # type: ignore[arg-type]
+
+
+def test_gemma_gets_its_own_turn_format_and_one_bos(gemma_server: LlamaServer) -> None:
+    chat = ChatLlamafile(base_url=gemma_server.base_url, temperature=0, max_tokens=16)
+    rendered = chat.render([HumanMessage("Who was the first man on the moon?")])
+    # the server reports llama.cpp's ChatML default for this template-less GGUF; ours is Gemma's
+    assert rendered.prompt.startswith("<bos><start_of_turn>user\n")
+    msg = chat.invoke("Who was the first man on the moon?")
+    assert isinstance(msg.content, str) and msg.content.strip()
+    # the server counted exactly the rendered prompt's tokens: BOS was not added twice
+    tokens = chat.engine.tokenize(rendered.prompt, add_special=False)
+    assert msg.usage_metadata is not None
+    assert msg.usage_metadata["input_tokens"] == len(tokens)
+    assert msg.response_metadata["stop_reason"] in ("eos", None)
+
+
+def test_forced_and_named_tool_calls_are_valid(tiny_server: LlamaServer) -> None:
+    for choice in ("any", "SetAlarm"):
+        for _ in range(3):
+            msg = tiny(tiny_server).bind_tools([SetAlarm], tool_choice=choice).invoke("Wake me")
+            assert isinstance(msg, AIMessage)
+            assert len(msg.tool_calls) == 1, msg
+            SetAlarm(**msg.tool_calls[0]["args"])
+            assert msg.response_metadata["finish_reason"] == "tool_calls"
+
+
+def test_auto_tool_choice_on_a_model_that_answers_in_words(tiny_server: LlamaServer) -> None:
+    msg = tiny(tiny_server, max_tokens=12).bind_tools([SetAlarm]).invoke("Hello")
+    assert msg.tool_calls == []
+    assert isinstance(msg.content, str) and msg.content.strip()
+
+
+def test_parallel_calls_are_each_valid(tiny_server: LlamaServer) -> None:
+    chat = tiny(tiny_server, max_tokens=160)
+    msg = chat.bind_tools([SetAlarm], tool_choice="any", parallel_tool_calls=True).invoke("x")
+    assert len(msg.tool_calls) >= 1
+    for call in msg.tool_calls:
+        SetAlarm(**call["args"])
+
+
+def test_structured_output_is_valid_every_time(tiny_server: LlamaServer) -> None:
+    structured = tiny(tiny_server).with_structured_output(Verdict)
+    results = [structured.invoke("Judge it.") for _ in range(5)]
+    assert all(isinstance(r, Verdict) for r in results)
+    fc = tiny(tiny_server).with_structured_output(Verdict, method="function_calling")
+    assert isinstance(fc.invoke("Judge it."), Verdict)
+    raw = tiny(tiny_server).with_structured_output(method="json_mode").invoke("JSON please")
+    assert isinstance(raw, dict)
+
+
+async def test_async_tools_and_stream(tiny_server: LlamaServer) -> None:
+    msg = await tiny(tiny_server).bind_tools([SetAlarm], tool_choice="any").ainvoke("x")
+    SetAlarm(**msg.tool_calls[0]["args"])
+    chunks = [c async for c in tiny(tiny_server, max_tokens=8).astream("hi")]
+    assert chunks[-1].usage_metadata is not None
+    assert sum(1 for c in chunks if c.usage_metadata) == 1
+    results = await asyncio.gather(*(tiny(tiny_server).ainvoke("hi") for _ in range(3)))
+    assert all(r.usage_metadata for r in results)
+
+
+def test_metadata_mirrors_chat_llamacpp(tiny_server: LlamaServer) -> None:
+    pytest.importorskip("llama_cpp")
+    from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
+
+    local = ChatLlamaCpp(model_path=str(tiny_path()), temperature=0, max_tokens=8, n_ctx=512)
+    remote = tiny(tiny_server, temperature=0, max_tokens=8)
+    messages = [SystemMessage("Be brief."), HumanMessage("hi")]
+    a, b = local.invoke(messages), remote.invoke(messages)
+    assert set(a.response_metadata) - {"model_provider"} <= set(b.response_metadata)
+    assert a.usage_metadata == b.usage_metadata
+    assert a.response_metadata["finish_reason"] == b.response_metadata["finish_reason"]
+    # same prompt, same format: the local and the server-side prompt agree
+    assert local.render(messages).prompt == remote.render(messages).prompt
+    timings = b.response_metadata["timings"]
+    assert timings["source"] == "llama.cpp server"
+    assert timings["eval_tokens"] == b.usage_metadata["output_tokens"]  # type: ignore[index]
+
+
+def test_stop_in_chat(tiny_server: LlamaServer) -> None:
+    chat = tiny(tiny_server, temperature=0, max_tokens=32)
+    full = chat.invoke("hi").content
+    assert isinstance(full, str)
+    stop = " " + full.split()[2]
+    cut = chat.invoke("hi", stop=[stop])
+    assert cut.content == full[: full.index(stop)]
+    assert cut.response_metadata["stop_reason"] == stop
+
+
+def test_openai_endpoint(gemma_server: LlamaServer) -> None:
+    chat = ChatLlamafile(
+        base_url=gemma_server.base_url, endpoint="chat", temperature=0, max_tokens=12
+    )
+    msg = chat.invoke("Hello")
+    assert isinstance(msg.content, str) and msg.content
+    assert msg.usage_metadata is not None and msg.usage_metadata["output_tokens"] > 0
+    assert msg.response_metadata["timings"]["eval_tokens"] > 0
+    chunks = list(chat.stream("Hello"))
+    assert chunks[-1].usage_metadata is not None
+    assert json.dumps(msg.response_metadata)

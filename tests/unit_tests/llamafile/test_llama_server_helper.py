@@ -1,0 +1,87 @@
+"""The llama-server helper without building or running anything."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from langchain_localkit.testing import llama_server as ls
+
+
+def fake_binary(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def test_cache_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LOCALKIT_CACHE_DIR", str(tmp_path))
+    assert ls.cached_binary("1.2.3") == tmp_path / "llama-server" / "1.2.3" / "llama-server"
+    monkeypatch.delenv("LOCALKIT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert ls.cache_root() == tmp_path / "xdg" / "langchain-localkit" / "llama-server"
+
+
+def test_find_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LOCALKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.delenv(ls.BINARY_ENV, raising=False)
+    assert ls.find_llama_server("9.9.9") is None
+    on_path = fake_binary(tmp_path / "bin" / "llama-server")
+    assert ls.find_llama_server("9.9.9") == on_path
+    cached = fake_binary(ls.cached_binary("9.9.9"))
+    assert ls.find_llama_server("9.9.9") == cached
+    explicit = fake_binary(tmp_path / "elsewhere" / "llama-server")
+    monkeypatch.setenv(ls.BINARY_ENV, str(explicit))
+    assert ls.find_llama_server("9.9.9") == explicit
+    monkeypatch.setenv(ls.BINARY_ENV, str(tmp_path / "missing"))
+    with pytest.raises(ls.LlamaServerError, match="not an executable"):
+        ls.find_llama_server()
+
+
+def test_ensure_says_how_to_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LOCALKIT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(ls.BINARY_ENV, raising=False)
+    with pytest.raises(ls.LlamaServerError, match=r"build_llama_server\.sh"):
+        ls.ensure_llama_server("9.9.9")
+
+
+def test_command_binds_loopback_only(tmp_path: Path) -> None:
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    binary = fake_binary(tmp_path / "llama-server")
+    server = ls.LlamaServer(model, binary=binary, n_ctx=512, embeddings=True, pooling="mean")
+    cmd = server.command(12345)
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--port") + 1] == "12345"
+    assert "--embeddings" in cmd and cmd[cmd.index("--pooling") + 1] == "mean"
+    with pytest.raises(ls.LlamaServerError, match="not started"):
+        _ = server.base_url
+
+
+def test_start_reports_an_early_exit(tmp_path: Path) -> None:
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\necho 'error: failed to load model' >&2\nexit 3\n")
+    binary.chmod(0o755)
+    server = ls.LlamaServer(model, binary=binary, startup_timeout=10)
+    with pytest.raises(ls.LlamaServerError, match="exited with code 3") as caught:
+        server.start()
+    assert "failed to load model" in str(caught.value)
+    server.stop()
+    assert server.process is None
+
+
+def test_missing_model(tmp_path: Path) -> None:
+    with pytest.raises(ls.LlamaServerError, match="No model file"):
+        ls.LlamaServer(tmp_path / "nope.gguf", binary=os.devnull).start()
+
+
+def test_free_port() -> None:
+    assert 1024 < ls.free_port() < 65536
