@@ -72,6 +72,18 @@ class ServerUnavailableError(LocalKitError, ConnectionError):
     """No server answers at the configured URL, or it is still loading after the timeout."""
 
 
+class ModelNotPulledError(LocalKitError, LookupError):
+    """The server (Ollama) does not have this model: pull it first.
+
+    Attributes:
+        model: The model name that was asked for.
+    """
+
+    def __init__(self, message: str, model: str = "") -> None:
+        super().__init__(message)
+        self.model = model
+
+
 class ServerDisconnectedError(ServerUnavailableError):
     """The server closed the connection in the middle of a reply (it crashed or was stopped)."""
 
@@ -127,6 +139,7 @@ __all__ = [
     "ModelIsDirectoryError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "ModelNotPulledError",
     "RuntimeNotInstalledError",
     "ServerDisconnectedError",
     "ServerError",

@@ -24,6 +24,7 @@ EXPECTED_ALL = [
     "ModelIsDirectoryError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "ModelNotPulledError",
     "OllamaEmbeddings",
     "OllamaLLM",
     "RuntimeNotInstalledError",

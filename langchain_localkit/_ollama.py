@@ -1,0 +1,219 @@
+"""What the Ollama faces add to langchain-ollama's: timings, clear errors, pulling on demand.
+
+langchain-ollama reads the `ollama` client's stream of responses. The faces wrap that stream:
+the final response (`done: true`) gains our `Timings` (from Ollama's nanosecond durations, plus
+the time to first token measured here) and a `usage` dict; the client's exceptions become the
+package's typed errors with the way out in their message.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import IO, Any
+
+import httpx
+from ollama import Client, ResponseError
+
+from langchain_localkit._core.errors import (
+    ModelNotPulledError,
+    ServerDisconnectedError,
+    ServerError,
+    ServerTimeoutError,
+    ServerUnavailableError,
+)
+from langchain_localkit._core.timings import Timings
+
+logger = logging.getLogger("langchain_localkit.ollama")
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+
+
+def host_of(client: Any, base_url: str | None) -> str:
+    """The URL the client talks to (for messages)."""
+    inner = getattr(client, "_client", None)
+    url = getattr(inner, "base_url", None)
+    return str(url).rstrip("/") if url else (base_url or DEFAULT_HOST)
+
+
+def _is_not_found(error: ResponseError) -> bool:
+    return error.status_code == 404 and "not found" in str(error.error).lower()
+
+
+def translate(error: BaseException, model: str, host: str) -> BaseException:
+    """The package's error for an exception of the `ollama` client or of httpx."""
+    if isinstance(error, ResponseError):
+        if _is_not_found(error):
+            return ModelNotPulledError(
+                f"Ollama at {host} has no model {model!r} ({error.error}). Run "
+                f"`ollama pull {model}`, or pass `pull=True` to pull it on first use.",
+                model=model,
+            )
+        if error.status_code == -1:
+            return ServerError(f"Ollama failed in the middle of a reply: {error.error}")
+        return ServerError(
+            f"Ollama at {host} answered {error.status_code}: {error.error}", error.status_code
+        )
+    if isinstance(error, httpx.TimeoutException):
+        return ServerTimeoutError(
+            f"Ollama at {host} did not answer in time ({type(error).__name__}). Raise the "
+            "client timeout with `client_kwargs={'timeout': ...}`, or check the server's load."
+        )
+    if isinstance(error, httpx.ConnectError | ConnectionError):
+        return ServerUnavailableError(
+            f"No Ollama server answers at {host}: start it with `ollama serve`, or point "
+            "`base_url` (or $OLLAMA_HOST) at the right host."
+        )
+    if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError):
+        return ServerDisconnectedError(
+            f"Ollama at {host} closed the connection in the middle of a reply ({error}). "
+            "The server may have crashed or been stopped; check its log."
+        )
+    return error
+
+
+CLIENT_ERRORS = (ResponseError, httpx.HTTPError, ConnectionError)
+
+
+def _final(part: Any, started: float, first: float | None) -> dict[str, Any]:
+    """The final response as a dict, with our `timings` and a `usage` dict."""
+    data = part.model_dump() if hasattr(part, "model_dump") else dict(part)
+    ttft = (first - started) * 1000 if first is not None else None
+    timings = Timings.from_ollama(data, ttft_ms=ttft)
+    data["timings"] = timings.to_dict()
+    prompt, output = int(data.get("prompt_eval_count") or 0), int(data.get("eval_count") or 0)
+    data["usage"] = {
+        "input_tokens": prompt,
+        "output_tokens": output,
+        "total_tokens": prompt + output,
+    }
+    return data
+
+
+def _text_of(part: Any) -> bool:
+    message = part.get("message")
+    if message is not None:
+        return bool(message.get("content") or message.get("tool_calls"))
+    return bool(part.get("response"))
+
+
+def timed(
+    start: Callable[[], Iterator[Any]],
+    *,
+    model: str,
+    host: str,
+    pull: Callable[[], None] | None = None,
+) -> Iterator[Any]:
+    """The client's responses, the final one with timings; typed errors; pull-and-retry once."""
+    started = time.perf_counter()
+    first: float | None = None
+    yielded = False
+    attempts = 2 if pull is not None else 1
+    for attempt in range(attempts):
+        try:
+            for part in start():
+                if isinstance(part, str):
+                    yield part
+                    continue
+                if first is None and _text_of(part):
+                    first = time.perf_counter()
+                yielded = True
+                yield _final(part, started, first) if part.get("done") else part
+            return
+        except CLIENT_ERRORS as e:
+            if pull is not None and attempt == 0 and not yielded and is_missing_model(e):
+                pull()
+                started = time.perf_counter()
+                continue
+            raise translate(e, model, host) from e
+
+
+async def atimed(
+    start: Callable[[], AsyncIterator[Any]],
+    *,
+    model: str,
+    host: str,
+    pull: Callable[[], Any] | None = None,
+) -> AsyncIterator[Any]:
+    """`timed` for the async client (`pull` may be a coroutine function)."""
+    started = time.perf_counter()
+    first: float | None = None
+    yielded = False
+    attempts = 2 if pull is not None else 1
+    for attempt in range(attempts):
+        try:
+            async for part in start():
+                if isinstance(part, str):
+                    yield part
+                    continue
+                if first is None and _text_of(part):
+                    first = time.perf_counter()
+                yielded = True
+                yield _final(part, started, first) if part.get("done") else part
+            return
+        except CLIENT_ERRORS as e:
+            if pull is not None and attempt == 0 and not yielded and is_missing_model(e):
+                result = pull()
+                if hasattr(result, "__await__"):
+                    await result
+                started = time.perf_counter()
+                continue
+            raise translate(e, model, host) from e
+
+
+def is_missing_model(error: BaseException) -> bool:
+    return isinstance(error, ResponseError) and _is_not_found(error)
+
+
+def pull_model(
+    client: Client | None, model: str, *, host: str, file: IO[str] | None = None
+) -> None:
+    """Pull `model` into the Ollama server, with a one-line progress bar on stderr.
+
+    Raises:
+        ServerError: The pull failed (an unknown model name, no registry access, ...).
+    """
+    if client is None:
+        raise RuntimeError("The Ollama client is not initialized.")
+    out = file if file is not None else sys.stderr
+    logger.info("Pulling %s into Ollama at %s", model, host)
+    shown = ""
+    try:
+        for progress in client.pull(model, stream=True):
+            line = _progress_line(model, progress)
+            if line != shown:
+                out.write("\r" + line.ljust(len(shown)))
+                out.flush()
+                shown = line
+    except CLIENT_ERRORS as e:
+        if shown:
+            out.write("\n")
+        if isinstance(e, ResponseError):
+            raise ServerError(f"Ollama could not pull {model!r}: {e.error}", e.status_code) from e
+        raise translate(e, model, host) from e
+    out.write("\n")
+    out.flush()
+
+
+def _progress_line(model: str, progress: Mapping[str, Any] | Any) -> str:
+    status = str(progress.get("status") or "")
+    total, completed = progress.get("total"), progress.get("completed")
+    if total and completed is not None:
+        done = min(int(completed) / int(total), 1.0)
+        bar = "#" * int(done * 30)
+        return f"pulling {model}: [{bar:<30}] {done * 100:5.1f}% of {int(total) / 1e6:.0f} MB"
+    return f"pulling {model}: {status}"
+
+
+__all__ = [
+    "CLIENT_ERRORS",
+    "DEFAULT_HOST",
+    "atimed",
+    "host_of",
+    "is_missing_model",
+    "pull_model",
+    "timed",
+    "translate",
+]
