@@ -39,13 +39,16 @@ if TYPE_CHECKING:
     )
     from langchain_localkit._core.gguf import GGUFInfo, read_gguf_info
     from langchain_localkit._core.timings import Timings
+    from langchain_localkit.chat_models.gpt4all import ChatGPT4All
     from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
     from langchain_localkit.chat_models.llamafile import ChatLlamafile
     from langchain_localkit.chat_models.ollama import ChatOllama
+    from langchain_localkit.embeddings.gpt4all import GPT4AllEmbeddings
     from langchain_localkit.embeddings.llamacpp import LlamaCppEmbeddings
     from langchain_localkit.embeddings.llamafile import LlamafileEmbeddings
     from langchain_localkit.embeddings.ollama import OllamaEmbeddings
     from langchain_localkit.engines.llamacpp import clear_model_cache
+    from langchain_localkit.llms.gpt4all import GPT4All
     from langchain_localkit.llms.llamacpp import LlamaCpp
     from langchain_localkit.llms.llamafile import Llamafile
     from langchain_localkit.llms.ollama import OllamaLLM
@@ -63,6 +66,9 @@ _LAZY: dict[str, str] = {
     "LlamaCpp": "langchain_localkit.llms.llamacpp",
     "ChatLlamaCpp": "langchain_localkit.chat_models.llamacpp",
     "LlamaCppEmbeddings": "langchain_localkit.embeddings.llamacpp",
+    "GPT4All": "langchain_localkit.llms.gpt4all",
+    "ChatGPT4All": "langchain_localkit.chat_models.gpt4all",
+    "GPT4AllEmbeddings": "langchain_localkit.embeddings.gpt4all",
     "Llamafile": "langchain_localkit.llms.llamafile",
     "ChatLlamafile": "langchain_localkit.chat_models.llamafile",
     "LlamafileEmbeddings": "langchain_localkit.embeddings.llamafile",
@@ -106,6 +112,9 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "GPT4AllEmbeddings",
+    "ChatGPT4All",
+    "GPT4All",
     "ServerTimeoutError",
     "ServerDisconnectedError",
     "LlamafileEmbeddings",

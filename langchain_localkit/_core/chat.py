@@ -10,6 +10,7 @@ The helpers turn the bound options into prompt instructions.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +28,8 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from langchain_localkit._core.tools import normalize_tool_choice, to_openai_tools
+
+logger = logging.getLogger("langchain_localkit.chat")
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
@@ -160,6 +163,31 @@ class ToolsAndStructuredOutputMixin:
         )
 
 
+def prompt_target(
+    chat_template: str | None, chat_format: str | None, model_path: str, *, fallback: str = "chatml"
+) -> Any:
+    """What to render a chat with.
+
+    A template override, else a family override, else what `detect` finds for the model file
+    (its GGUF template, its family), else `fallback` with a warning.
+    """
+    from langchain_localkit.prompts import detect, get_family
+
+    if chat_template:
+        return chat_template
+    if chat_format:
+        return get_family(chat_format)
+    detection = detect(model_path, fallback=fallback)
+    if detection.source == "fallback":
+        logger.warning(
+            "No chat template in %s and no known model family; using %s. Pass "
+            "`chat_format=` (a family name) or `chat_template=` to choose.",
+            model_path,
+            fallback,
+        )
+    return detection
+
+
 def with_system(messages: Sequence[BaseMessage], text: str) -> list[BaseMessage]:
     """Add `text` to the system message (or start the conversation with one)."""
     out = list(messages)
@@ -200,6 +228,7 @@ def response_format_schema(response_format: Any) -> tuple[dict[str, Any] | None,
 __all__ = [
     "StructuredMethod",
     "ToolsAndStructuredOutputMixin",
+    "prompt_target",
     "response_format_schema",
     "with_system",
 ]

@@ -108,14 +108,18 @@ class ContextOverflowError(LocalKitError, ValueError):
     """The prompt (plus the tokens asked for) does not fit the model's context window.
 
     Attributes:
-        n_prompt_tokens: Tokens in the prompt.
+        n_prompt_tokens: Tokens in the prompt (None when the runtime does not say).
         n_ctx: The context window size.
     """
 
-    def __init__(self, n_prompt_tokens: int, n_ctx: int, hint: str = "") -> None:
-        message = (
-            f"The prompt is {n_prompt_tokens} tokens but the context window is {n_ctx} tokens. "
-            + (hint or "Shorten the prompt, or load the model with a larger `n_ctx`.")
+    def __init__(self, n_prompt_tokens: int | None, n_ctx: int, hint: str = "") -> None:
+        size = (
+            f"longer than the context window of {n_ctx} tokens"
+            if n_prompt_tokens is None
+            else f"{n_prompt_tokens} tokens but the context window is {n_ctx} tokens"
+        )
+        message = f"The prompt is {size}. " + (
+            hint or "Shorten the prompt, or load the model with a larger `n_ctx`."
         )
         super().__init__(message)
         self.n_prompt_tokens = n_prompt_tokens

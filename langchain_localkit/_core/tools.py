@@ -272,15 +272,105 @@ def tools_system_prompt(tools: Sequence[Mapping[str, Any]], choice: ToolChoice) 
     return "\n".join(lines)
 
 
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+
+
+def schema_errors(
+    value: Any, schema: Mapping[str, Any], path: str = "$", defs: Mapping[str, Any] | None = None
+) -> list[str]:
+    """What keeps `value` from matching a JSON schema (the common keywords), or [] if it does.
+
+    Checks `type`, `properties`, `required`, `additionalProperties: false`, `items`, `enum`,
+    `const`, `anyOf`/`oneOf` and local `$ref`s: what tool and structured-output schemas from
+    Pydantic models and functions use. For output that no grammar constrained.
+
+    Example:
+        >>> schema = {
+        ...     "type": "object",
+        ...     "properties": {"age": {"type": "integer"}},
+        ...     "required": ["age"],
+        ... }
+        >>> schema_errors({"age": "ten"}, schema)
+        ["$.age: expected integer, got 'ten'"]
+    """
+    defs = defs if defs is not None else schema.get("$defs", schema.get("definitions", {}))
+    if "$ref" in schema:
+        target = defs.get(str(schema["$ref"]).rsplit("/", 1)[-1])
+        return schema_errors(value, target, path, defs) if isinstance(target, Mapping) else []
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if options:
+            if any(not schema_errors(value, o, path, defs) for o in options):
+                return []
+            return [f"{path}: matches none of the allowed shapes"]
+    errors: list[str] = []
+    for sub in schema.get("allOf", []):
+        errors += schema_errors(value, sub, path, defs)
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{path}: {value!r} is not one of {schema['enum']!r}"]
+    if "const" in schema and value != schema["const"]:
+        return [f"{path}: expected {schema['const']!r}"]
+    kinds = schema.get("type")
+    if kinds is not None:
+        names = kinds if isinstance(kinds, list) else [kinds]
+        ok = any(
+            isinstance(value, _JSON_TYPES.get(k, (object,)))
+            and not (k in ("integer", "number") and isinstance(value, bool))
+            for k in names
+        )
+        if not ok:
+            return [f"{path}: expected {' or '.join(names)}, got {value!r}"]
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for name in schema.get("required", []):
+            if name not in value:
+                errors.append(f"{path}: missing required property {name!r}")
+        for name, item in value.items():
+            if name in props:
+                errors += schema_errors(item, props[name], f"{path}.{name}", defs)
+            elif schema.get("additionalProperties") is False:
+                errors.append(f"{path}: unexpected property {name!r}")
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        for i, item in enumerate(value):
+            errors += schema_errors(item, schema["items"], f"{path}[{i}]", defs)
+    return errors
+
+
+def first_json_value(text: str) -> Any:
+    """The first JSON object or array in `text` (prose or code fences around it are skipped).
+
+    Raises:
+        ValueError: `text` holds no complete JSON object or array.
+    """
+    decoder = json.JSONDecoder()
+    for i, ch in enumerate(text):
+        if ch in "{[":
+            try:
+                return decoder.raw_decode(text, i)[0]
+            except json.JSONDecodeError:
+                continue
+    raise ValueError("no JSON object in the reply")
+
+
 __all__ = [
     "UNTERMINATED",
     "TOOL_CALL_CLOSE",
     "TOOL_CALL_OPEN",
     "ToolChoice",
+    "first_json_value",
     "json_schema_to_gbnf",
     "new_tool_call_id",
     "normalize_tool_choice",
     "parse_tool_calls",
+    "schema_errors",
     "to_openai_tools",
     "tool_call_schema",
     "tool_calls_gbnf",

@@ -775,6 +775,16 @@ def with_verbose_timing(callbacks: Any, *, file: TextIO | None = None) -> Any:
     return [*(callbacks or []), handler]
 
 
+def attach_verbose_timing(model: Any) -> None:
+    """`verbose=True` on a model: add a printing `TimingCallbackHandler` to its callbacks.
+
+    Faces call it from an after-validator; a model with `verbose` off is left as it is.
+    """
+    if getattr(model, "verbose", False):
+        callbacks = with_verbose_timing(getattr(model, "callbacks", None))
+        object.__setattr__(model, "callbacks", callbacks)
+
+
 __all__ = [
     "MEASURED",
     "RunTimings",
@@ -785,5 +795,6 @@ __all__ = [
     "get_timing_handler",
     "timings_from_generation",
     "usage_from_generation",
+    "attach_verbose_timing",
     "with_verbose_timing",
 ]

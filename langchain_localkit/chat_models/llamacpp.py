@@ -18,6 +18,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from langchain_localkit._core.chat import (
     ToolsAndStructuredOutputMixin,
+    prompt_target,
     response_format_schema,
     with_system,
 )
@@ -146,20 +147,7 @@ class ChatLlamaCpp(LlamaCppParams, ToolsAndStructuredOutputMixin, BaseChatModel)
 
     # --- rendering -----------------------------------------------------------------------------
     def _prompt_target(self) -> Any:
-        from langchain_localkit.prompts import detect, get_family
-
-        if self.chat_template:
-            return self.chat_template
-        if self.chat_format:
-            return get_family(self.chat_format)
-        detection = detect(self.model_path, fallback="chatml")
-        if detection.source == "fallback":
-            logger.warning(
-                "No chat template in %s and no known model family; using ChatML. Pass "
-                "`chat_format=` (a family name) or `chat_template=` to choose.",
-                self.model_path,
-            )
-        return detection
+        return prompt_target(self.chat_template, self.chat_format, self.model_path)
 
     def render(
         self, messages: Sequence[BaseMessage], tools: Sequence[dict[str, Any]] | None = None

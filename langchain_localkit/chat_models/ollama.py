@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import BaseMessage
 from langchain_ollama import ChatOllama as _ChatOllama
+from pydantic import model_validator
 
 from langchain_localkit._ollama import atimed, host_of, pull_model, timed
 
@@ -44,6 +45,13 @@ class ChatOllama(_ChatOllama):
 
     pull: bool = False
     """Pull the model when the server does not have it (once, on first use)."""
+
+    @model_validator(mode="after")
+    def _attach_verbose_timing(self) -> Self:
+        from langchain_localkit.callbacks.timing import attach_verbose_timing
+
+        attach_verbose_timing(self)
+        return self
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)

@@ -212,11 +212,9 @@ class LlamafileParams(LlamafileConnection):
 
     @model_validator(mode="after")
     def _attach_verbose_timing(self) -> Self:
-        if self.verbose:
-            from langchain_localkit.callbacks import with_verbose_timing
+        from langchain_localkit.callbacks.timing import attach_verbose_timing
 
-            callbacks = with_verbose_timing(getattr(self, "callbacks", None))
-            object.__setattr__(self, "callbacks", callbacks)
+        attach_verbose_timing(self)
         return self
 
     def _body(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:

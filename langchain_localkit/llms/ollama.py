@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from langchain_core.language_models import LangSmithParams
 from langchain_ollama import OllamaLLM as _OllamaLLM
+from pydantic import model_validator
 
 from langchain_localkit._ollama import atimed, host_of, pull_model, timed
 
@@ -64,6 +65,13 @@ class OllamaLLM(_OllamaLLM):
         stops = list(options.stop or [])
         options.stop = stops + [s for s in rendered.stop if s not in stops] or None
         return params
+
+    @model_validator(mode="after")
+    def _attach_verbose_timing(self) -> Self:
+        from langchain_localkit.callbacks.timing import attach_verbose_timing
+
+        attach_verbose_timing(self)
+        return self
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)

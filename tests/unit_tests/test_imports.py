@@ -6,6 +6,9 @@ import pytest
 import langchain_localkit
 
 EXPECTED_ALL = [
+    "GPT4AllEmbeddings",
+    "ChatGPT4All",
+    "GPT4All",
     "ServerTimeoutError",
     "ServerDisconnectedError",
     "LlamafileEmbeddings",

@@ -1,0 +1,181 @@
+"""What the GPT4All faces share: community `GPT4All`'s parameters, and the engine.
+
+Names and defaults follow langchain-community's `GPT4All` so that migrating is an import
+change, with two fixes: `model` may be any path to a `.gguf` file (split into the bindings'
+directory and file name), and `allow_download` is off unless you set it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
+
+from langchain_core.language_models import LangSmithParams
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from langchain_localkit._core.gguf import check_model_path
+from langchain_localkit._core.langchain import merge_stop, migrate_callback_manager
+from langchain_localkit.engines.gpt4all import GPT4AllEngine, GPT4AllLoadOptions, GPT4AllSampling
+
+_CALL_KWARGS = frozenset(
+    {"max_tokens", "n_predict", "temp", "top_k", "top_p", "min_p", "repeat_penalty",
+     "repeat_last_n", "n_batch"}
+)  # fmt: skip
+_UNUSED = ("n_parts", "seed", "logits_all", "vocab_only", "use_mlock", "embedding", "echo")
+
+
+class GPT4AllParams(BaseModel):
+    """The constructor parameters of community `GPT4All` (same names and meanings)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+
+    model: str
+    """Path of the `.gguf` model file (a file name inside `model_path` works too)."""
+    model_path: str | None = None
+    """The directory of `model` when `model` is a bare file name (the bindings' style)."""
+    backend: str | None = None
+    """Accepted for compatibility; the bindings choose the backend."""
+    n_ctx: int = Field(default=2048, ge=16)
+    """Context window in tokens."""
+    n_threads: int | None = Field(default=None, ge=1)
+    """CPU threads (None: the bindings' default)."""
+    device: str | None = "cpu"
+    """"cpu" (default), "gpu", "kompute", "cuda", "amd", "nvidia" or a GPU name."""
+    ngl: int = 100
+    """Layers offloaded to a GPU device."""
+    allow_download: bool = False
+    """Let the bindings fetch their online model list. Off: nothing leaves the machine."""
+    max_tokens: int = Field(default=200, ge=0)
+    """Tokens to generate at most."""
+    n_predict: int | None = None
+    """Old name of `max_tokens`; used when set."""
+    temp: float = Field(default=0.7, ge=0.0)
+    """Sampling temperature (0: greedy)."""
+    top_p: float = 0.1
+    """Nucleus sampling threshold (community default 0.1)."""
+    top_k: int = 40
+    """Sample among the `top_k` most likely tokens."""
+    min_p: float = 0.0
+    """Minimum probability relative to the most likely token."""
+    repeat_last_n: int = 64
+    """How many recent tokens the repeat penalty looks at."""
+    repeat_penalty: float = 1.18
+    """Penalty for repeated tokens."""
+    n_batch: int = Field(default=8, ge=1)
+    """Prompt tokens evaluated per batch."""
+    stop: list[str] | None = None
+    """Stop strings; decoding halts when one appears (it is not returned)."""
+    streaming: bool = False
+    """Accepted for compatibility: callbacks always see every token as it is decoded."""
+    verbose: bool = False
+    """Print a timing report (llama.cpp's layout) after each call."""
+    n_parts: int = -1
+    seed: int = 0
+    logits_all: bool = False
+    vocab_only: bool = False
+    use_mlock: bool = False
+    embedding: bool = False
+    echo: bool | None = False
+    """Accepted for compatibility and ignored (the bindings have no such options)."""
+    client: Any = None
+    """Accepted for compatibility; use `engine.gpt4all` for the bindings' object."""
+
+    _engine: GPT4AllEngine | None = PrivateAttr(default=None)
+    _ls_model_type: ClassVar[Literal["llm", "chat"]] = "llm"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.engine.info  # noqa: B018 - a file it cannot load fails here, with its typed error
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_callback_manager(cls, values: Any) -> Any:
+        return migrate_callback_manager(values)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_as_str(cls, value: Any) -> str:
+        return str(value)
+
+    @model_validator(mode="after")
+    def _resolve_and_check(self) -> Self:
+        path = Path(self.model).expanduser()
+        if self.model_path is not None and not path.is_absolute():
+            path = Path(self.model_path).expanduser() / path
+        self.model = str(check_model_path(path))
+        ignored = [name for name in _UNUSED if name in self.model_fields_set]
+        if ignored:
+            warnings.warn(
+                f"{', '.join(ignored)} {'has' if len(ignored) == 1 else 'have'} no effect in the "
+                "gpt4all bindings and is ignored.",
+                UserWarning,
+                stacklevel=4,
+            )
+        from langchain_localkit.callbacks.timing import attach_verbose_timing
+
+        attach_verbose_timing(self)
+        return self
+
+    @property
+    def engine(self) -> GPT4AllEngine:
+        """The gpt4all engine (the model loads on first use and is shared by equal wrappers)."""
+        if self._engine is None:
+            options = GPT4AllLoadOptions(
+                model_path=self.model,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                device=self.device,
+                ngl=self.ngl,
+                allow_download=self.allow_download,
+            )
+            self._engine = GPT4AllEngine(options)
+        return self._engine
+
+    def unload(self) -> None:
+        """Drop this wrapper's hold on the model (freed when no other wrapper uses it)."""
+        if self._engine is not None:
+            self._engine.unload()
+
+    def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> GPT4AllSampling:
+        unknown = set(kwargs) - _CALL_KWARGS
+        if unknown:
+            raise TypeError(
+                f"Unknown argument(s) for {type(self).__name__}: {', '.join(sorted(unknown))}. "
+                f"Per-call options: {', '.join(sorted(_CALL_KWARGS))}, stop."
+            )
+        limit = kwargs.get("max_tokens", kwargs.get("n_predict"))
+        if limit is None:
+            limit = self.n_predict if self.n_predict is not None else self.max_tokens
+        return GPT4AllSampling(
+            max_tokens=limit,
+            temp=kwargs.get("temp", self.temp),
+            top_k=kwargs.get("top_k", self.top_k),
+            top_p=kwargs.get("top_p", self.top_p),
+            min_p=kwargs.get("min_p", self.min_p),
+            repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
+            repeat_last_n=kwargs.get("repeat_last_n", self.repeat_last_n),
+            n_batch=kwargs.get("n_batch", self.n_batch),
+            stop=merge_stop(self.stop, stop),
+        )
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="gpt4all",
+            ls_model_name=kwargs.get("model") or Path(self.model).name,
+            ls_model_type=self._ls_model_type,
+            ls_temperature=kwargs.get("temp", self.temp),
+        )
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens:
+            params["ls_max_tokens"] = max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = list(stop or self.stop or [])
+        return params
+
+    def get_num_tokens(self, text: str) -> int:
+        """Count tokens as the bindings tokenize `text` (evaluates it; loads the model)."""
+        return self.engine.count_tokens(text)
+
+
+__all__ = ["GPT4AllParams"]
