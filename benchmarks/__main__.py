@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks import bench_llamacpp, bench_llamafile
+from benchmarks import bench_gpt4all, bench_llamacpp, bench_llamafile
 from benchmarks.harness import ScenarioResult, machine, print_table, save
 
 
@@ -39,6 +39,9 @@ def main() -> None:
     )
     results.append(load)
     for r in bench_llamafile.run(gemma, tiny, tokens=args.tokens, rounds=args.rounds):
+        print_table(r)
+        results.append(r)
+    for r in bench_gpt4all.run(tokens=args.tokens, rounds=args.rounds):
         print_table(r)
         results.append(r)
     print(f"\nsaved {save(results)}")
