@@ -37,7 +37,8 @@ class LlamaCppEmbeddings(LlamaCppLoadParams, Embeddings):
     """
 
     n_batch: int = Field(default=2048, ge=1)
-    """Tokens per batch; a text longer than this is truncated (or refused, see `truncate`)."""
+    """Tokens per batch (at most the model's trained context, e.g. 512 for BERT models); a
+    text longer than this is truncated (or refused, see `truncate`)."""
     pooling: Pooling | None = None
     """How token vectors become one vector; None: the model's own, else mean."""
     normalize: bool = True
@@ -46,8 +47,14 @@ class LlamaCppEmbeddings(LlamaCppLoadParams, Embeddings):
     """Cut texts longer than `n_batch` tokens; False raises `ContextOverflowError` instead."""
 
     def _load_options(self, **overrides: object) -> LlamaLoadOptions:
-        n_ctx = self.n_ctx if self.n_ctx is not None else self.n_batch
+        from langchain_localkit._core.gguf import read_gguf_info
+
+        trained = read_gguf_info(self.model_path).context_length
+        n_ctx = self.n_ctx if self.n_ctx is not None else min(self.n_batch, trained or self.n_batch)
         options = super()._load_options(n_ctx=n_ctx, embedding=True, **overrides)
+        # Encoder models (BERT) evaluate a whole batch at once: the physical batch must hold it.
+        batch = min(self.n_batch, n_ctx) if n_ctx > 0 else self.n_batch
+        options = dataclasses.replace(options, n_batch=batch, n_ubatch=batch)
         pooling = self._pooling_type()
         if pooling is not None:
             options = dataclasses.replace(options, pooling_type=pooling)
