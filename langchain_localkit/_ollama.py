@@ -12,10 +12,12 @@ import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import httpx
+from langchain_core.language_models import LangSmithParams
 from ollama import Client, ResponseError
+from pydantic import BaseModel, model_validator
 
 from langchain_localkit._core.errors import (
     ModelNotPulledError,
@@ -207,9 +209,42 @@ def _progress_line(model: str, progress: Mapping[str, Any] | Any) -> str:
     return f"pulling {model}: {status}"
 
 
+class OllamaExtras(BaseModel):
+    """What the Ollama faces add to langchain-ollama's classes (put it first in the bases)."""
+
+    pull: bool = False
+    """Pull the model when the server does not have it (once, on first use)."""
+
+    @model_validator(mode="after")
+    def _attach_verbose_timing(self) -> Self:
+        from langchain_localkit.callbacks.timing import attach_verbose_timing
+
+        attach_verbose_timing(self)
+        return self
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params: LangSmithParams = super()._get_ls_params(stop=stop, **kwargs)  # type: ignore[misc]
+        if kwargs.get("model"):
+            params["ls_model_name"] = kwargs["model"]
+        return params
+
+    def _host(self, client: Any) -> str:
+        return host_of(client, getattr(self, "base_url", None))
+
+    def _pull(self) -> None:
+        client = getattr(self, "_client", None)
+        pull_model(client, getattr(self, "model", ""), host=self._host(client))
+
+    async def _apull(self) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self._pull)
+
+
 __all__ = [
     "CLIENT_ERRORS",
     "DEFAULT_HOST",
+    "OllamaExtras",
     "atimed",
     "host_of",
     "is_missing_model",

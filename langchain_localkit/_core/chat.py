@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.output_parsers import (
     JsonOutputKeyToolsParser,
@@ -23,6 +25,7 @@ from langchain_core.output_parsers import (
     PydanticOutputParser,
     PydanticToolsParser,
 )
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
@@ -35,16 +38,39 @@ StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
 
 class ToolsAndStructuredOutputMixin:
-    """`bind_tools` and `with_structured_output` for a `BaseChatModel` subclass.
+    """`bind_tools`, `with_structured_output`, and generation through the model's stream.
 
     Put it before `BaseChatModel` in the bases. The model's `_stream` receives the bound
     `tools` (OpenAI-style dicts), `tool_choice`, `parallel_tool_calls` and `response_format`
-    (`{"type": "json_schema", "schema": ...}` or `{"type": "json_object"}`).
+    (`{"type": "json_schema", "schema": ...}` or `{"type": "json_object"}`); `invoke` joins the
+    chunks of `_stream` / `_astream`, so both paths give the same message.
     """
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
 
     if TYPE_CHECKING:
 
         def bind(self, **kwargs: Any) -> Any: ...
+
+        def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]: ...
+
+        def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]: ...
 
     def bind_tools(
         self,

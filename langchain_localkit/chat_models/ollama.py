@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Self
+from typing import Any
 
-from langchain_core.language_models import LangSmithParams
 from langchain_core.messages import BaseMessage
 from langchain_ollama import ChatOllama as _ChatOllama
-from pydantic import model_validator
 
-from langchain_localkit._ollama import atimed, host_of, pull_model, timed
+from langchain_localkit._ollama import OllamaExtras, atimed, timed
 
 
-class ChatOllama(_ChatOllama):
+class ChatOllama(OllamaExtras, _ChatOllama):
     """langchain-ollama's `ChatOllama`, unchanged, plus what every model of this package has.
 
     Everything `langchain_ollama.ChatOllama` does works the same (same parameters, tools,
@@ -43,30 +41,6 @@ class ChatOllama(_ChatOllama):
             msg.response_metadata["timings"]["eval_tokens_per_second"]
     """
 
-    pull: bool = False
-    """Pull the model when the server does not have it (once, on first use)."""
-
-    @model_validator(mode="after")
-    def _attach_verbose_timing(self) -> Self:
-        from langchain_localkit.callbacks.timing import attach_verbose_timing
-
-        attach_verbose_timing(self)
-        return self
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = super()._get_ls_params(stop=stop, **kwargs)
-        if kwargs.get("model"):
-            params["ls_model_name"] = kwargs["model"]
-        return params
-
-    def _pull(self) -> None:
-        pull_model(self._client, self.model, host=host_of(self._client, self.base_url))
-
-    async def _apull(self) -> None:
-        import asyncio
-
-        await asyncio.to_thread(self._pull)
-
     def _create_chat_stream(
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
     ) -> Iterator[Mapping[str, Any] | str]:
@@ -74,7 +48,7 @@ class ChatOllama(_ChatOllama):
         yield from timed(
             lambda: parent(messages, stop, **kwargs),
             model=kwargs.get("model") or self.model,
-            host=host_of(self._client, self.base_url),
+            host=self._host(self._client),
             pull=self._pull if self.pull else None,
         )
 
@@ -85,7 +59,7 @@ class ChatOllama(_ChatOllama):
         async for part in atimed(
             lambda: parent(messages, stop, **kwargs),
             model=kwargs.get("model") or self.model,
-            host=host_of(self._async_client, self.base_url),
+            host=self._host(self._async_client),
             pull=self._apull if self.pull else None,
         ):
             yield part

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
-from langchain_core.language_models import LangSmithParams
 from langchain_ollama import OllamaLLM as _OllamaLLM
-from pydantic import model_validator
 
-from langchain_localkit._ollama import atimed, host_of, pull_model, timed
+from langchain_localkit._ollama import OllamaExtras, atimed, timed
 
 
-class OllamaLLM(_OllamaLLM):
+class OllamaLLM(OllamaExtras, _OllamaLLM):
     """langchain-ollama's `OllamaLLM`, unchanged, plus what every model of this package has.
 
     Everything `langchain_ollama.OllamaLLM` does works the same. Added:
@@ -40,8 +38,6 @@ class OllamaLLM(_OllamaLLM):
             raw = OllamaLLM(model="llama2:13b", raw=True)  # [INST] ... [/INST] by the pack
     """
 
-    pull: bool = False
-    """Pull the model when the server does not have it (once, on first use)."""
     raw: bool = False
     """Send prompts in raw mode, formatted by the prompt pack for the model's family."""
     chat_format: str | None = None
@@ -66,27 +62,6 @@ class OllamaLLM(_OllamaLLM):
         options.stop = stops + [s for s in rendered.stop if s not in stops] or None
         return params
 
-    @model_validator(mode="after")
-    def _attach_verbose_timing(self) -> Self:
-        from langchain_localkit.callbacks.timing import attach_verbose_timing
-
-        attach_verbose_timing(self)
-        return self
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = super()._get_ls_params(stop=stop, **kwargs)
-        if kwargs.get("model"):
-            params["ls_model_name"] = kwargs["model"]
-        return params
-
-    def _pull(self) -> None:
-        pull_model(self._client, self.model, host=host_of(self._client, self.base_url))
-
-    async def _apull(self) -> None:
-        import asyncio
-
-        await asyncio.to_thread(self._pull)
-
     def _create_generate_stream(
         self, prompt: str, stop: list[str] | None = None, **kwargs: Any
     ) -> Iterator[Mapping[str, Any] | str]:
@@ -94,7 +69,7 @@ class OllamaLLM(_OllamaLLM):
         yield from timed(
             lambda: parent(prompt, stop, **kwargs),
             model=kwargs.get("model") or self.model,
-            host=host_of(self._client, self.base_url),
+            host=self._host(self._client),
             pull=self._pull if self.pull else None,
         )
 
@@ -105,7 +80,7 @@ class OllamaLLM(_OllamaLLM):
         async for part in atimed(
             lambda: parent(prompt, stop, **kwargs),
             model=kwargs.get("model") or self.model,
-            host=host_of(self._async_client, self.base_url),
+            host=self._host(self._async_client),
             pull=self._apull if self.pull else None,
         ):
             yield part
