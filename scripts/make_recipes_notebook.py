@@ -1,5 +1,6 @@
 """Write docs/recipes.ipynb from docs/recipes.md: its text as markdown cells, its python blocks
-as code cells, so the page and the notebook cannot drift apart (a test compares them).
+as code cells (a block starting with `# no-run` stays shown code, as on the page), so the page
+and the notebook cannot drift apart (a test compares them).
 
 Usage: `python scripts/make_recipes_notebook.py` (needs `nbformat`, from the test extra).
 """
@@ -26,7 +27,7 @@ def build(page: str = "recipes.md") -> nbformat.NotebookNode:
         if prose:
             cells.append(nbformat.v4.new_markdown_cell(prose))
         language, code = match.group(1), match.group(2).rstrip()
-        if language == "python":
+        if language == "python" and not code.lstrip().startswith("# no-run"):
             cells.append(nbformat.v4.new_code_cell(code))
         else:
             cells.append(nbformat.v4.new_markdown_cell(match.group(0).strip()))

@@ -63,12 +63,12 @@ def local_agent(
     first = chat.bind_tools(list(tools), tool_choice=first_tool_choice)
     later = chat.bind_tools(list(tools), tool_choice="auto")
 
-    def agent(state: MessagesState) -> dict[str, list[Any]]:
+    def agent(state: Any) -> dict[str, list[Any]]:
         rounds = sum(1 for m in state["messages"] if isinstance(m, AIMessage) and m.tool_calls)
         model = chat if rounds >= max_tool_rounds else (later if rounds else first)
         return {"messages": [model.invoke(state["messages"])]}
 
-    def route(state: MessagesState) -> str:
+    def route(state: Any) -> str:
         last = state["messages"][-1]
         return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
 

@@ -14,15 +14,23 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_localkit.chains._common import field_of, unwrap
 
 QUESTIONS_GBNF = r"""root ::= "1. " q "\n2. " q "\n3. " q
-q ::= [A-Z] [a-z]{1,11} (" " w){2,19} "?"
-w ::= [A-Za-z0-9'-] [A-Za-z0-9',-]{0,13}
+q ::= start (" " w){2,18} "?"
+start ::= "Who" | "Whom" | "Whose" | "What" | "When" | "Where" | "Which" | "Why" | "How" |
+  "Is" | "Are" | "Was" | "Were" | "Do" | "Does" | "Did" | "Can" | "Could" | "Will" |
+  "Would" | "Should" | "Has" | "Have" | "Had" | "In" | "On" | "At" | "For" | "From"
+w ::= [A-Za-z0-9'-] [A-Za-z0-9',-]{0,15}
 """
-"""A llama.cpp grammar for exactly three numbered questions of 3 to 20 words, each ending in
-"?" (no inner sentence ends, so a model cannot ramble into a numbered list of its own)."""
+"""A llama.cpp grammar for exactly three numbered questions of 3 to 19 words, each opening
+like a question ("Who", "What", "Which", "In which", ...) and ending in "?", with no inner
+sentence end (so a model cannot ramble into a numbered list of its own)."""
 
 _QUESTIONS_MAX_TOKENS = 320  # room for three 20-word questions; a ramble is cut and drawn again
 
-_NUMBERING = re.compile(r"^\s*(?:\d+\s*[.):-]|[-*\u2022]|q\d*\s*[:.)-])?\s*", re.IGNORECASE)
+_NUMBERING = re.compile(
+    r"^\s*(?:\d+\s*[.):-]|[-*\u2022]|(?:q|question|query|search query)\s*\d*\s*[:.)-])?\s*",
+    re.IGNORECASE,
+)
+"""Numbering, bullets and labels ("2)", "-", "Q1:", "Question:", "Search query 3.") at the start."""
 
 
 def parse_questions(text: str) -> list[str]:
