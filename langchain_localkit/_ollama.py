@@ -95,10 +95,11 @@ def _final(part: Any, started: float, first: float | None) -> dict[str, Any]:
 
 
 def _text_of(part: Any) -> bool:
+    """Whether a response carries generated output (text, reasoning or tool calls)."""
     message = part.get("message")
     if message is not None:
-        return bool(message.get("content") or message.get("tool_calls"))
-    return bool(part.get("response"))
+        return bool(message.get("content") or message.get("thinking") or message.get("tool_calls"))
+    return bool(part.get("response") or part.get("thinking"))
 
 
 def timed(
@@ -172,41 +173,66 @@ def is_missing_model(error: BaseException) -> bool:
 def pull_model(
     client: Client | None, model: str, *, host: str, file: IO[str] | None = None
 ) -> None:
-    """Pull `model` into the Ollama server, with a one-line progress bar on stderr.
+    r"""Pull `model` into the Ollama server, showing progress on stderr (or `file`).
+
+    On a terminal the progress is one line redrawn in place (`\r`); elsewhere (a log file,
+    CI) a line is written when the status changes and at every tenth of the download. Each
+    status is also logged on the `langchain_localkit.ollama` logger.
 
     Raises:
         ServerError: The pull failed (an unknown model name, no registry access, ...).
+        ServerUnavailableError: No server answers at `host`.
     """
     if client is None:
         raise RuntimeError("The Ollama client is not initialized.")
     out = file if file is not None else sys.stderr
+    in_place = _is_tty(out)
     logger.info("Pulling %s into Ollama at %s", model, host)
-    shown = ""
+    shown, status, step = "", "", -1
     try:
         for progress in client.pull(model, stream=True):
-            line = _progress_line(model, progress)
-            if line != shown:
+            line, tenth = _progress_line(model, progress)
+            if progress.get("status") != status:
+                status = str(progress.get("status") or "")
+                logger.info("%s: %s", model, status)
+            elif not in_place and tenth == step:
+                continue
+            if line == shown:
+                continue
+            if in_place:
                 out.write("\r" + line.ljust(len(shown)))
-                out.flush()
-                shown = line
+            else:
+                out.write(line + "\n")
+            out.flush()
+            shown, step = line, tenth
     except CLIENT_ERRORS as e:
-        if shown:
+        if shown and in_place:
             out.write("\n")
         if isinstance(e, ResponseError):
             raise ServerError(f"Ollama could not pull {model!r}: {e.error}", e.status_code) from e
         raise translate(e, model, host) from e
-    out.write("\n")
+    if in_place:
+        out.write("\n")
     out.flush()
 
 
-def _progress_line(model: str, progress: Mapping[str, Any] | Any) -> str:
+def _is_tty(out: IO[str]) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _progress_line(model: str, progress: Mapping[str, Any] | Any) -> tuple[str, int]:
+    """The progress as one line, and the tenth of the download reached (-1: no download)."""
     status = str(progress.get("status") or "")
     total, completed = progress.get("total"), progress.get("completed")
     if total and completed is not None:
         done = min(int(completed) / int(total), 1.0)
         bar = "#" * int(done * 30)
-        return f"pulling {model}: [{bar:<30}] {done * 100:5.1f}% of {int(total) / 1e6:.0f} MB"
-    return f"pulling {model}: {status}"
+        line = f"pulling {model}: [{bar:<30}] {done * 100:5.1f}% of {int(total) / 1e6:.0f} MB"
+        return line, int(done * 10)
+    return f"pulling {model}: {status}", -1
 
 
 class OllamaExtras(BaseModel):

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal
 
 from langchain_ollama import OllamaLLM as _OllamaLLM
+from pydantic import field_validator
 
 from langchain_localkit._ollama import OllamaExtras, atimed, timed
 
@@ -44,6 +45,15 @@ class OllamaLLM(OllamaExtras, _OllamaLLM):
     """The family ("llama2", "llama3", "gemma", ...) for raw mode, instead of the detected one."""
     guard: Literal["escape", "strip", "allow"] = "escape"
     """Raw mode: what to do with the format's control strings inside a plain prompt."""
+
+    @field_validator("chat_format")
+    @classmethod
+    def _known_family(cls, value: str | None) -> str | None:
+        if value is not None:
+            from langchain_localkit.prompts import get_family
+
+            get_family(value)
+        return value
 
     def _generate_params(
         self, prompt: str, stop: list[str] | None = None, **kwargs: Any

@@ -2,27 +2,45 @@
 
 `OllamaTranscriptServer` is a real HTTP server (127.0.0.1, a free port, one thread per
 connection) that answers the Ollama REST API the way Ollama does, field for field, so the real
-`ollama` client and langchain-ollama code run unmodified against it. The shapes are recorded
-from Ollama's API documentation, `docs/api.md` of ollama/ollama (HEAD fb30760, "Generate a
-completion", "Generate a chat completion", "Generate Embeddings", "List Local Models", "Show
-Model Information", "Pull a Model", "Version") and its error pages (`docs/api/errors.mdx`: a
-404 `{"error": "model 'x' not found"}`; an `{"error": ...}` line inside a 200 stream):
+`ollama` client and langchain-ollama code run unmodified against it.
+
+Sources of the shapes (recorded by hand, not generated):
+
+- ollama/ollama `docs/api.md` (read at HEAD fb30760 and at 01e52d2): "Generate a completion"
+  (streamed objects, the final `done: true` object with `done_reason`, `context` and the
+  metrics, "Load a model", "Unload a model", raw mode without `context`), "Generate a chat
+  completion" (the same for `message`, tool calls with `arguments` as a JSON object),
+  "Generate Embeddings", "List Local Models", "Show Model Information", "Pull a Model" (the
+  progress objects, `completed` absent until bytes arrive), "List Running Models", "Version".
+- ollama/ollama `docs/api/errors.mdx` and `server/routes.go`: a 404 `{"error": "model 'x' not
+  found"}` from `/api/generate`, `/api/chat` and `/api/show`; `model "x" not found, try
+  pulling it first` from the scheduler (`/api/embed`); an error raised before any output is
+  an HTTP status with `{"error": ...}` (500 unless the runner says otherwise), one raised
+  after output is an `{"error": ...}` line inside the 200 stream (`streamResponse`); a
+  `"stream": false` request gets the error as a status; raw mode with `system`/`template` is
+  a 400; tool calls carry an `id` (`call_` + 8 characters) and `function.index`.
+
+Endpoints:
 
 - `POST /api/generate` and `POST /api/chat`: NDJSON streams (`application/x-ndjson`), one
-  object per token (`response` / `message.content`), tool calls in a `done: false` object
-  (`arguments` as a JSON object), a final `done: true` object with `done_reason` and the
-  metrics in nanoseconds (`total_duration`, `load_duration`, `prompt_eval_count`,
-  `prompt_eval_duration`, `eval_count`, `eval_duration`; `/api/generate` adds `context` unless
-  `raw`); `"stream": false` gives one `application/json` object.
+  object per token (`response` / `message.content`), reasoning in `thinking`, tool calls in a
+  `done: false` object, a final `done: true` object with `done_reason` and the metrics in
+  nanoseconds (`total_duration`, `load_duration`, `prompt_eval_count`,
+  `prompt_eval_duration`, `eval_count`, `eval_duration`; `/api/generate` adds `context`
+  unless `raw`); `"stream": false` gives one `application/json` object. An empty prompt (or
+  empty `messages`) loads the model (`done_reason: "load"`), with `keep_alive: 0` unloads it.
 - `POST /api/embed`, `GET /api/tags`, `POST /api/show`, `POST /api/pull` (progress objects
-  ending in `{"status": "success"}`), `GET /api/ps`, `GET /api/version`, `GET /`.
+  ending in `{"status": "success"}`), `GET /api/ps` (the models used and not unloaded),
+  `GET /api/version`, `GET /` and `HEAD /`.
 
-What the model "says" is scripted: queue `Reply`s with `reply()`; without one, a fixed answer
-(or, for a `format` JSON schema, a small instance of the schema). Stop strings
-(`options.stop`) and `options.num_predict` are honoured as Ollama does. Token counts are
-whitespace-separated pieces; durations are fixed per token, so figures are deterministic.
-Faults are scripted too: `Reply(error_after=n)` sends an `{"error": ...}` line after `n`
-tokens, `Reply(drop_after=n)` closes the connection mid-stream.
+What the model "says" is scripted: queue `Reply`s with `reply()`, for any request or only for
+one model and/or endpoint; without one, a fixed answer (or, for a `format` JSON schema, a
+small instance of the schema). Stop strings (`options.stop`) and `options.num_predict` are
+honoured as Ollama does. Token counts are whitespace-led words; durations are fixed per token,
+so figures are deterministic. Faults are scripted too: `Reply(error_after=n)` sends an
+`{"error": ...}` line after `n` tokens (`n=0`: an HTTP error status instead, as Ollama does
+before any output), `Reply(drop_after=n)` closes the connection mid-reply. Every request is
+recorded in `requests` (method, path, JSON body) for assertions.
 
 Example:
     >>> from langchain_localkit.testing.ollama_server import OllamaTranscriptServer
@@ -40,12 +58,12 @@ import hashlib
 import json
 import math
 import re
+import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -78,9 +96,15 @@ class Reply:
         tool_calls: Tool calls as Ollama sends them:
             `[{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]`.
         thinking: Reasoning text, sent before the answer (`message.thinking`).
-        error_after: Send `{"error": error}` after this many tokens (status stays 200).
-        error: The message of that mid-stream error.
-        drop_after: Close the connection after this many tokens (no final object).
+            The server adds what Ollama adds: an `id` (`call_` + 8 characters) and
+            `function.index`.
+        thinking: Reasoning text, sent before the answer (`message.thinking` / `thinking`).
+        error_after: Fail after this many tokens: an `{"error": error}` line in the 200 stream
+            when tokens were sent, else (0, or `"stream": false`) an HTTP `status`.
+        error: The message of that error.
+        status: The HTTP status of an error raised before any output.
+        drop_after: Close the connection after this many tokens (no final object; with
+            `"stream": false`, no response at all).
         delay: Seconds to wait before each streamed object.
     """
 
@@ -89,6 +113,7 @@ class Reply:
     thinking: str | None = None
     error_after: int | None = None
     error: str = "an error was encountered while running the model: unexpected EOF"
+    status: int = 500
     drop_after: int | None = None
     delay: float = 0.0
 
@@ -114,6 +139,7 @@ class OllamaTranscriptServer:
 
     Attributes:
         requests: Every request received, in order.
+        loaded: The models "in memory" (`/api/ps`): used since the start and not unloaded.
     """
 
     def __init__(
@@ -129,7 +155,8 @@ class OllamaTranscriptServer:
         self.pullable = None if pullable is None else {_full(m) for m in pullable}
         self.embedding_dim = embedding_dim
         self.requests: list[Request] = []
-        self._replies: deque[Reply] = deque()
+        self.loaded: dict[str, int] = {}
+        self._replies: list[tuple[str | None, str | None, Reply]] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), _handler(self))
         self._httpd.daemon_threads = True
@@ -146,11 +173,36 @@ class OllamaTranscriptServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def reply(self, *replies: Reply | str) -> Self:
-        """Queue answers for the next generate/chat requests (a string is `Reply(text=...)`)."""
+    def reply(
+        self, *replies: Reply | str, model: str | None = None, path: str | None = None
+    ) -> Self:
+        """Queue answers for the next generate/chat requests (a string is `Reply(text=...)`).
+
+        Args:
+            *replies: The answers, used once each, in order.
+            model: Only for requests to this model (`"llama3.1:8b"`; no tag means `latest`).
+            path: Only for this endpoint (`"/api/chat"` or `"/api/generate"`).
+
+        Returns:
+            The server, so calls chain.
+        """
+        if path is not None and path not in _MODEL_PATHS:
+            raise ValueError(f"replies are for {' or '.join(_MODEL_PATHS)}, not {path!r}")
+        name = _full(model) if model is not None else None
         with self._lock:
-            self._replies.extend(Reply(text=r) if isinstance(r, str) else r for r in replies)
+            self._replies.extend(
+                (name, path, Reply(text=r) if isinstance(r, str) else r) for r in replies
+            )
         return self
+
+    def pending(self) -> int:
+        """How many queued replies have not been used yet."""
+        with self._lock:
+            return len(self._replies)
+
+    def requests_to(self, path: str) -> list[Request]:
+        """Every request to `path` (e.g. `"/api/chat"`), in order."""
+        return [request for request in self.requests if request.path == path]
 
     def last(self, path: str) -> Request:
         """The last request to `path` (e.g. `"/api/chat"`)."""
@@ -188,10 +240,13 @@ class OllamaTranscriptServer:
         self.stop()
 
     # --- what the model says ------------------------------------------------------------------
-    def _next_reply(self, body: Mapping[str, Any]) -> Reply:
+    def _next_reply(self, body: Mapping[str, Any], path: str) -> Reply:
+        name = _full(str(body.get("model") or ""))
         with self._lock:
-            if self._replies:
-                return self._replies.popleft()
+            for i, (model, only, reply) in enumerate(self._replies):
+                if model in (None, name) and only in (None, path):
+                    del self._replies[i]
+                    return reply
         fmt = body.get("format")
         if isinstance(fmt, dict):
             return Reply(text=json.dumps(example_of(fmt)))
@@ -205,8 +260,11 @@ class OllamaTranscriptServer:
         for word in re.findall(r"\w+", text.lower()) or [""]:
             digest = hashlib.sha256(word.encode()).digest()
             vector[digest[0] % self.embedding_dim] += 1.0 + digest[1] / 255
-        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-        return [v / norm for v in vector]
+        return _normalised(vector)
+
+
+_MODEL_PATHS = ("/api/generate", "/api/chat")
+_ID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def _full(name: str) -> str:
@@ -261,6 +319,23 @@ def _cut(text: str, options: Mapping[str, Any]) -> tuple[list[str], str]:
     return tokens, reason
 
 
+def _is_zero(keep_alive: Any) -> bool:
+    """`keep_alive: 0` (a number of seconds or a Go duration such as `"0s"`): unload now."""
+    if isinstance(keep_alive, int | float) and not isinstance(keep_alive, bool):
+        return keep_alive == 0
+    return isinstance(keep_alive, str) and re.fullmatch(r"0+(\.0*)?[a-z]*", keep_alive) is not None
+
+
+def _tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The calls as Ollama sends them: an `id` per call and the function's `index`."""
+    out = []
+    for i, call in enumerate(calls):
+        function = {"index": i, **call.get("function", {})}
+        ident = "call_" + "".join(_ID_CHARS[b % len(_ID_CHARS)] for b in secrets.token_bytes(8))
+        out.append({"id": ident, **call, "function": function})
+    return out
+
+
 def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -277,21 +352,25 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
             server.requests.append(Request(self.command, self.path, data))
             return data if isinstance(data, dict) else {}
 
-        def _json(self, status: int, data: Any) -> None:
-            payload = json.dumps(data).encode()
+        def _send(self, status: int, payload: bytes, content_type: str) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            if self.command != "HEAD":
+                self.wfile.write(payload)
 
-        def _text(self, text: str) -> None:
-            payload = text.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+        def _json(self, status: int, data: Any) -> None:
+            self._send(status, json.dumps(data).encode(), "application/json; charset=utf-8")
+
+        def _text(self, text: str, status: int = 200) -> None:
+            self._send(status, text.encode(), "text/plain; charset=utf-8")
+
+        def _drop(self) -> None:
+            """Close the connection without another byte (a crashed or killed server)."""
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.close()
 
         def _stream(self, lines: Iterator[dict[str, Any] | None]) -> None:
             """Send NDJSON with chunked encoding; a None item drops the connection there."""
@@ -301,29 +380,29 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             for line in lines:
                 if line is None:
-                    self.wfile.flush()
-                    self.close_connection = True
-                    self.connection.close()
+                    self._drop()
                     return
                 data = (json.dumps(line) + "\n").encode()
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
 
-        def _not_found(self, model: str) -> None:
-            self._json(404, {"error": f"model '{model}' not found"})
-
         def _known(self, name: str) -> bool:
             return _full(name) in server.models
 
         # --- routes ----------------------------------------------------------------------------
         def do_HEAD(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            server.requests.append(Request("HEAD", self.path))
+            if self.path in ("/", "/api/version"):
+                self._get_route()
+            else:
+                self._text("404 page not found", 404)
 
         def do_GET(self) -> None:
             server.requests.append(Request("GET", self.path))
+            self._get_route()
+
+        def _get_route(self) -> None:
             if self.path == "/":
                 self._text("Ollama is running")
             elif self.path == "/api/version":
@@ -331,9 +410,11 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/api/tags":
                 self._json(200, {"models": [self._model_entry(m) for m in server.models]})
             elif self.path == "/api/ps":
-                self._json(200, {"models": []})
+                self._json(
+                    200, {"models": [self._ps_entry(m, n) for m, n in server.loaded.items()]}
+                )
             else:
-                self._json(404, {"error": "404 page not found"})
+                self._text("404 page not found", 404)
 
         def do_POST(self) -> None:
             body = self._body()
@@ -345,19 +426,32 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
                 "/api/pull": self._pull,
             }.get(self.path)
             if route is None:
-                self._json(404, {"error": "404 page not found"})
+                self._text("404 page not found", 404)
             else:
                 route(body)
 
+        # --- model information ----------------------------------------------------------------
         def _model_entry(self, name: str) -> dict[str, Any]:
-            digest = hashlib.sha256(name.encode()).hexdigest()
             return {
                 "name": name,
                 "model": name,
                 "modified_at": "2026-10-01T12:00:00.000000000Z",
                 "size": 4_920_753_328,
-                "digest": digest,
+                "digest": hashlib.sha256(name.encode()).hexdigest(),
                 "details": self._details(name),
+            }
+
+        def _ps_entry(self, name: str, context_length: int) -> dict[str, Any]:
+            expires = datetime.now(UTC) + timedelta(minutes=5)
+            return {
+                "name": name,
+                "model": name,
+                "size": 6_654_289_920,
+                "digest": hashlib.sha256(name.encode()).hexdigest(),
+                "details": self._details(name),
+                "expires_at": expires.isoformat().replace("+00:00", "Z"),
+                "size_vram": 6_654_289_920,
+                "context_length": context_length,
             }
 
         @staticmethod
@@ -374,15 +468,18 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
 
         def _show(self, body: dict[str, Any]) -> None:
             name = str(body.get("model") or body.get("name") or "")
+            if not name:
+                self._json(400, {"error": "model is required"})
+                return
             if not self._known(name):
-                self._not_found(name)
+                self._json(404, {"error": f"model '{name}' not found"})
                 return
             embedding = "embed" in name
             self._json(
                 200,
                 {
-                    "modelfile": f"FROM {name}\n",
-                    "parameters": 'stop "<|eot_id|>"',
+                    "modelfile": f'# Modelfile generated by "ollama show"\nFROM {name}\n',
+                    "parameters": 'stop                           "<|eot_id|>"',
                     "template": "{{ .Prompt }}",
                     "details": self._details(name),
                     "model_info": {
@@ -390,6 +487,7 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
                         "general.parameter_count": 8_030_261_248,
                         "llama.context_length": 131072,
                         "llama.embedding_length": 4096,
+                        "tokenizer.ggml.tokens": [],
                     },
                     "capabilities": ["embedding"] if embedding else ["completion", "tools"],
                     "modified_at": "2026-10-01T12:00:00.000000000Z",
@@ -412,6 +510,7 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
             steps += [
                 {"status": "verifying sha256 digest"},
                 {"status": "writing manifest"},
+                {"status": "removing any unused layers"},
                 {"status": "success"},
             ]
             if name not in server.models:
@@ -421,19 +520,34 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self._stream(iter(steps))
 
+        # --- inference ------------------------------------------------------------------------
+        def _loaded(self, name: str, body: Mapping[str, Any]) -> None:
+            """Track `/api/ps`: a model stays loaded unless the request said `keep_alive: 0`."""
+            if _is_zero(body.get("keep_alive")):
+                server.loaded.pop(_full(name), None)
+            else:
+                options = body.get("options") or {}
+                server.loaded[_full(name)] = int(options.get("num_ctx") or 4096)
+
         def _embed(self, body: dict[str, Any]) -> None:
             name = str(body.get("model") or "")
             if not self._known(name):
-                self._not_found(name)
+                # the scheduler's wording (`handleScheduleError` in server/routes.go)
+                self._json(404, {"error": f'model "{name}" not found, try pulling it first'})
                 return
+            self._loaded(name, body)
             inputs = body.get("input")
-            texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+            texts = [inputs] if isinstance(inputs, str) and inputs else list(inputs or [])
+            dimensions = body.get("dimensions")
+            vectors = [server.embed(t) for t in texts]
+            if isinstance(dimensions, int) and 0 < dimensions < server.embedding_dim:
+                vectors = [_normalised(v[:dimensions]) for v in vectors]
             count = sum(len(pieces(t)) for t in texts)
             self._json(
                 200,
                 {
                     "model": name,
-                    "embeddings": [server.embed(t) for t in texts],
+                    "embeddings": vectors,
                     "total_duration": LOAD_NS + count * PROMPT_NS_PER_TOKEN,
                     "load_duration": LOAD_NS,
                     "prompt_eval_count": count,
@@ -457,39 +571,51 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
         def _respond(self, body: dict[str, Any], chat: bool) -> None:
             name = str(body.get("model") or "")
             if not self._known(name):
-                self._not_found(name)
+                self._json(404, {"error": f"model '{name}' not found"})
                 return
-            if not chat and body.get("raw") and (body.get("system") or body.get("template")):
-                self._json(400, {"error": "raw mode does not support template, system or context"})
+            raw = not chat and bool(body.get("raw"))
+            if raw and (body.get("system") or body.get("template") or body.get("context")):
+                message = "raw mode does not support template, system, or context"
+                self._json(400, {"error": message})
                 return
-            reply = server._next_reply(body)
+            if not (body.get("messages") if chat else body.get("prompt")):
+                self._load_or_unload(name, body, chat)
+                return
+            self._loaded(name, body)
+            reply = server._next_reply(body, "/api/chat" if chat else "/api/generate")
             tokens, reason = _cut(reply.text, body.get("options") or {})
-            calls = reply.tool_calls if chat and body.get("tools") else None
+            calls = None  # a model calls tools only when the request offers some
+            if chat and body.get("tools") and reply.tool_calls:
+                calls = _tool_calls(reply.tool_calls)
             count = len(tokens) + (len(json.dumps(calls)) // 8 if calls else 0)
-            base = {"model": name}
+            streaming = body.get("stream") is not False
 
             def piece(text: str, **extra: Any) -> dict[str, Any]:
+                head = {"model": name, "created_at": _now()}
                 if chat:
                     message: dict[str, Any] = {"role": "assistant", "content": text, **extra}
-                    return base | {"created_at": _now(), "message": message, "done": False}
-                return base | {"created_at": _now(), "response": text, "done": False} | extra
+                    return head | {"message": message, "done": False}
+                return head | {"response": text, "done": False} | extra
 
-            def final() -> dict[str, Any]:
-                done = piece("") | {"done": True, "done_reason": reason}
-                if not chat and not body.get("raw"):
+            def final(text: str = "", **extra: Any) -> dict[str, Any]:
+                done = piece(text, **extra) | {"done": True, "done_reason": reason}
+                if not chat and not raw:
                     done["context"] = list(range(1, _prompt_tokens(body) + len(tokens) + 1))
                 return done | self._metrics(body, count)
 
-            if body.get("stream") is False:
+            if reply.error_after is not None and (reply.error_after == 0 or not streaming):
+                self._json(reply.status, {"error": reply.error})
+                return
+            if not streaming:
+                if reply.drop_after is not None:
+                    self._drop()
+                    return
                 extra: dict[str, Any] = {}
                 if calls:
                     extra["tool_calls"] = calls
                 if reply.thinking:
                     extra["thinking"] = reply.thinking
-                whole = piece("".join(tokens), **extra) | {"done": True, "done_reason": reason}
-                if not chat and not body.get("raw"):
-                    whole["context"] = final()["context"]
-                self._json(200, whole | self._metrics(body, count))
+                self._json(200, final("".join(tokens), **extra))
                 return
 
             def lines() -> Iterator[dict[str, Any] | None]:
@@ -517,6 +643,17 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
 
             self._stream(lines())
 
+        def _load_or_unload(self, name: str, body: dict[str, Any], chat: bool) -> None:
+            """An empty prompt (or no messages) loads the model; with `keep_alive: 0`, unloads."""
+            self._loaded(name, body)
+            reason = "unload" if _is_zero(body.get("keep_alive")) else "load"
+            head: dict[str, Any] = {"model": name, "created_at": _now()}
+            if chat:
+                head["message"] = {"role": "assistant", "content": ""}
+            else:
+                head["response"] = ""
+            self._json(200, head | {"done": True, "done_reason": reason})
+
         def _generate(self, body: dict[str, Any]) -> None:
             self._respond(body, chat=False)
 
@@ -524,6 +661,11 @@ def _handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]:
             self._respond(body, chat=True)
 
     return Handler
+
+
+def _normalised(vector: list[float]) -> list[float]:
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
 
 
 __all__ = ["DEFAULT_MODEL", "OllamaTranscriptServer", "Reply", "Request", "example_of", "pieces"]

@@ -35,3 +35,28 @@ def test_raw_mode_answers() -> None:
 def test_missing_model_says_how_to_pull() -> None:
     with pytest.raises(ModelNotPulledError, match="ollama pull"):
         OllamaLLM(model="localkit-no-such-model:1b", base_url=_live.base_url()).invoke("x")
+
+
+def test_chat_stream_and_astream_end_with_timings() -> None:
+    import asyncio
+
+    chat = ChatOllama(model=_live.MODEL or "", base_url=_live.base_url(), num_predict=16)
+    chunks = list(chat.stream("Count to five."))
+    final = [c for c in chunks if "timings" in c.response_metadata]
+    assert len(final) == 1 and final[0].usage_metadata is not None
+
+    async def go() -> list[str]:
+        return [str(c.content) async for c in chat.astream("Count to five.")]
+
+    assert "".join(asyncio.run(go()))
+
+
+def test_embeddings_answer() -> None:
+    if not _live.EMBED_MODEL:
+        pytest.skip("OLLAMA_TEST_EMBED_MODEL is not set")
+    from langchain_localkit import OllamaEmbeddings
+
+    vectors = OllamaEmbeddings(model=_live.EMBED_MODEL, base_url=_live.base_url()).embed_documents(
+        ["the moon", "bread"]
+    )
+    assert len(vectors) == 2 and len(vectors[0]) == len(vectors[1]) > 0

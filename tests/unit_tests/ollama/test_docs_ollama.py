@@ -9,7 +9,7 @@ from tests.docs import python_blocks, run_page
 
 
 def test_ollama_page_has_examples() -> None:
-    assert len(python_blocks("ollama.md")) >= 7
+    assert len(python_blocks("ollama.md")) >= 9
 
 
 def test_ollama_page_runs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -25,3 +25,6 @@ def test_ollama_page_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unexpectedly stopped" in out.out
     assert "ollama serve" in out.out
     assert "pulling mistral:7b" in out.err
+    assert "<bos><start_of_turn>user\nHi<end_of_turn>" in out.out
+    assert "Gemma speaking.\nAny model, chat only.\n['gemma3:270m']\n" in out.out
+    assert "503 Ollama at http://127.0.0.1:" in out.out and "server busy" in out.out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -23,12 +24,14 @@ from langchain_localkit import (
     ServerDisconnectedError,
     ServerError,
     ServerUnavailableError,
+    TemplateError,
     Timings,
 )
 from langchain_localkit.callbacks import TimingCallbackHandler
 from langchain_localkit.testing.ollama_server import (
     EVAL_NS_PER_TOKEN,
     LOAD_NS,
+    VERSION,
     OllamaTranscriptServer,
     Reply,
     example_of,
@@ -43,11 +46,11 @@ def server() -> Iterator[OllamaTranscriptServer]:
 
 
 def chat(server: OllamaTranscriptServer, **kwargs: object) -> ChatOllama:
-    return ChatOllama(model=server.model, base_url=server.url, **kwargs)  # type: ignore[arg-type]
+    return ChatOllama(model=server.model, base_url=server.url, **kwargs)
 
 
 def llm(server: OllamaTranscriptServer, **kwargs: object) -> OllamaLLM:
-    return OllamaLLM(model=server.model, base_url=server.url, **kwargs)  # type: ignore[arg-type]
+    return OllamaLLM(model=server.model, base_url=server.url, **kwargs)
 
 
 # --- text, usage, timings ------------------------------------------------------------------------
@@ -158,7 +161,7 @@ def test_tool_calls_arrive_as_langchain_tool_calls(server: OllamaTranscriptServe
         ToolMessage("11 degrees", tool_call_id=msg.tool_calls[0]["id"]),
     ]
     server.reply("It is 11 degrees in Tokyo.")
-    assert chat(server).bind_tools([GetWeather]).invoke(history).content.startswith("It is")
+    assert chat(server).bind_tools([GetWeather]).invoke(history).text.startswith("It is")
     roles = [m["role"] for m in server.last("/api/chat").body["messages"]]
     assert roles == ["user", "assistant", "tool"]
 
@@ -322,8 +325,177 @@ def test_progress_goes_to_the_given_file(server: OllamaTranscriptServer) -> None
 
     from langchain_localkit._ollama import pull_model
 
-    out = io.StringIO()
+    out = io.StringIO()  # not a terminal: one line per status and per tenth of the download
     pull_model(ollama.Client(host=server.url), "qwen2.5:0.5b", host=server.url, file=out)
-    lines = out.getvalue().split("\r")
-    assert lines[-1].strip() == "pulling qwen2.5:0.5b: success"
-    assert any("50.0%" in line for line in lines)
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue()
+    assert lines[0] == "pulling qwen2.5:0.5b: pulling manifest"
+    assert [line for line in lines if "%" in line][-1].endswith("100.0% of 2019 MB")
+    assert lines[-2:] == [
+        "pulling qwen2.5:0.5b: removing any unused layers",
+        "pulling qwen2.5:0.5b: success",
+    ]
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Terminal()  # a terminal: one line redrawn in place
+    pull_model(ollama.Client(host=server.url), "phi3:mini", host=server.url, file=tty)
+    drawn = tty.getvalue().split("\r")
+    assert tty.getvalue().count("\n") == 1 and any("50.0%" in d for d in drawn)
+    assert drawn[-1].strip() == "pulling phi3:mini: success"
+
+
+# --- more of the transcript server ---------------------------------------------------------------
+def test_replies_can_be_scripted_per_model_and_endpoint() -> None:
+    with OllamaTranscriptServer(models=["llama3.1:8b", "gemma3:270m"]) as server:
+        server.reply("from gemma", model="gemma3:270m")
+        server.reply("from generate", path="/api/generate")
+        server.reply("from anything")
+        assert server.pending() == 3
+        assert chat(server).invoke("x").content == "from anything"
+        assert OllamaLLM(model="gemma3:270m", base_url=server.url).invoke("x") == "from gemma"
+        assert llm(server).invoke("x") == "from generate"
+        assert server.pending() == 0
+        assert [r.body["model"] for r in server.requests_to("/api/generate")] == [
+            "gemma3:270m",
+            server.model,
+        ]
+        with pytest.raises(ValueError, match="/api/embed"):
+            server.reply("x", path="/api/embed")
+
+
+def test_an_error_before_any_output_is_an_http_status(server: OllamaTranscriptServer) -> None:
+    message = "model requires more system memory (9.8 GiB) than is available (4.0 GiB)"
+    server.reply(Reply(text="a b", error_after=0, error=message), Reply(error_after=0, status=503))
+    with pytest.raises(ServerError, match=r"answered 500: model requires more") as info:
+        chat(server).invoke("x")
+    assert info.value.status_code == 500
+    with pytest.raises(ServerError, match="answered 503") as info:
+        list(llm(server).stream("x"))
+    assert info.value.status_code == 503
+
+
+def test_non_streaming_requests_get_ollama_s_single_objects(
+    server: OllamaTranscriptServer,
+) -> None:
+    import ollama
+
+    client = ollama.Client(host=server.url)
+    server.reply("a b c", Reply(text="a b", error_after=1, error="boom"))
+    whole = client.generate(server.model, "x", stream=False)
+    assert whole.response == "a b c" and whole.done and whole.done_reason == "stop"
+    assert whole.eval_count == 3 and whole.context
+    with pytest.raises(ollama.ResponseError) as info:
+        client.chat(server.model, [{"role": "user", "content": "x"}], stream=False)
+    assert info.value.status_code == 500 and info.value.error == "boom"
+    raw = client.generate(server.model, "[INST] x [/INST]", raw=True, stream=False)
+    assert raw.context is None  # "raw mode will not return a context"
+
+
+def test_load_unload_and_running_models(server: OllamaTranscriptServer) -> None:
+    import ollama
+
+    client = ollama.Client(host=server.url)
+    assert client.ps().models == []
+    loaded = client.generate(server.model, "")
+    assert loaded.done and loaded.done_reason == "load" and loaded.response == ""
+    assert [m.model for m in client.ps().models] == [server.model]
+    assert client.ps().models[0].context_length == 4096
+    chat(server, num_ctx=8192).invoke("x")
+    assert client.ps().models[0].context_length == 8192
+    unloaded = client.chat(server.model, [], keep_alive=0)
+    assert unloaded.done_reason == "unload" and unloaded.message.content == ""
+    assert client.ps().models == []
+    import httpx
+
+    assert httpx.get(f"{server.url}/api/version").json() == {"version": VERSION}
+    assert httpx.get(server.url).text == "Ollama is running"
+
+
+def test_tool_calls_carry_ids_and_indexes_like_ollama(server: OllamaTranscriptServer) -> None:
+    import httpx
+
+    calls = [
+        {"function": {"name": "a", "arguments": {}}},
+        {"function": {"name": "b", "arguments": {"x": 1}}},
+    ]
+    server.reply(Reply(tool_calls=calls))
+    body = {
+        "model": server.model,
+        "messages": [{"role": "user", "content": "x"}],
+        "tools": [{"type": "function", "function": {"name": "a", "parameters": {}}}],
+        "stream": False,
+    }
+    message = httpx.post(f"{server.url}/api/chat", json=body).json()["message"]
+    assert [c["function"]["index"] for c in message["tool_calls"]] == [0, 1]
+    assert all(re.fullmatch(r"call_[a-z0-9]{8}", c["id"]) for c in message["tool_calls"])
+    assert message["tool_calls"][1]["function"]["arguments"] == {"x": 1}
+    # without `tools` in the request, a model does not call any
+    server.reply(Reply(text="no tools", tool_calls=calls))
+    body.pop("tools")
+    assert "tool_calls" not in httpx.post(f"{server.url}/api/chat", json=body).json()["message"]
+
+
+def test_reasoning_arrives_as_reasoning_content(server: OllamaTranscriptServer) -> None:
+    server.reply(Reply(text="Armstrong.", thinking="The question is about 1969."))
+    msg = chat(server, reasoning=True).invoke("Who?")
+    assert msg.content == "Armstrong."
+    assert msg.additional_kwargs["reasoning_content"] == "The question is about 1969."
+    assert server.last("/api/chat").body["think"] is True
+    assert msg.response_metadata["timings"]["ttft_ms"] is not None
+
+
+def test_ollama_host_is_the_default_host(
+    server: OllamaTranscriptServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{port}")  # the form `ollama serve` accepts
+    server.reply("via OLLAMA_HOST")
+    assert ChatOllama(model=server.model).invoke("x").content == "via OLLAMA_HOST"
+    server.stop()
+    with pytest.raises(ServerUnavailableError, match=f"127.0.0.1:{port}.*ollama serve"):
+        OllamaLLM(model=server.model).invoke("x")
+
+
+def test_default_host_is_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    model = ChatOllama(model="llama3.1:8b")
+    assert str(model._client._client.base_url).startswith("http://127.0.0.1:11434")
+
+
+def test_llm_async_generate_and_stream_have_timings(server: OllamaTranscriptServer) -> None:
+    async def go() -> tuple[dict[str, object], str]:
+        server.reply("async text here", "streamed async")
+        result = await llm(server).agenerate(["x"])
+        info = result.generations[0][0].generation_info or {}
+        text = "".join([piece async for piece in llm(server).astream("x")])
+        return info, text
+
+    info, text = asyncio.run(go())
+    assert Timings.from_dict(info["timings"]).eval_tokens == 3  # type: ignore[arg-type]
+    assert text == "streamed async"
+
+
+def test_a_drop_before_any_token_is_server_disconnected(server: OllamaTranscriptServer) -> None:
+    server.reply(Reply(text="a b", drop_after=0))
+    with pytest.raises(ServerDisconnectedError, match="closed the connection"):
+        llm(server).invoke("x")
+
+
+def test_chat_format_must_be_a_known_family() -> None:
+    with pytest.raises(ValueError, match="Known families"):
+        OllamaLLM(model="llama3.1:8b", chat_format="nosuch")
+
+
+def test_raw_mode_on_an_unknown_tag_asks_for_chat_format() -> None:
+    with OllamaTranscriptServer(models=["my-finetune:latest"]) as server:
+        raw = OllamaLLM(model="my-finetune", base_url=server.url, raw=True)
+        with pytest.raises(TemplateError, match="chat_format"):
+            raw.invoke("Hi")
+        assert server.requests_to("/api/generate") == []
+        OllamaLLM(model="my-finetune", base_url=server.url, raw=True, chat_format="chatml").invoke(
+            "Hi"
+        )
+        assert server.last("/api/generate").body["prompt"].startswith("<|im_start|>user\nHi")
