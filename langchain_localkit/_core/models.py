@@ -8,6 +8,7 @@ reload the model.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -43,6 +44,13 @@ class ModelLock:
             )
         self._lock.acquire()
         self._owner = me
+
+    def try_acquire(self) -> bool:
+        """Hold the model if no call is using it; whether it is now held."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._owner = threading.get_ident()
+        return True
 
     def release(self) -> None:
         """Let the next caller use the model."""
@@ -87,10 +95,19 @@ class ModelCache(Generic[T]):
     Args:
         keep: How many of the most recently used models stay loaded after the last wrapper
             using them is gone (default from `LOCALKIT_KEEP_MODELS`, else 1).
+        close: Frees a runtime object. Given, every model still loaded at interpreter exit is
+            freed while the runtime's modules still exist (a `llama_cpp.Llama` left to the
+            garbage collector at shutdown prints a traceback); a model in use by a thread that
+            is still running is left alone.
     """
 
-    def __init__(self, keep: int | None = None) -> None:
+    def __init__(
+        self, keep: int | None = None, *, close: Callable[[T], object] | None = None
+    ) -> None:
         self._keep = keep if keep is not None else int(os.environ.get("LOCALKIT_KEEP_MODELS", "1"))
+        self._close = close
+        if close is not None:
+            atexit.register(self.close_all)
         self._lock = threading.Lock()
         self._live: weakref.WeakValueDictionary[Hashable, LoadedModel[T]] = (
             weakref.WeakValueDictionary()
@@ -140,6 +157,24 @@ class ModelCache(Generic[T]):
         with self._lock:
             self._recent.clear()
             self._live.clear()
+
+    def close_all(self) -> None:
+        """Free every loaded model that no call is using now, and forget them all."""
+        with self._lock:
+            entries = list(self._live.values())
+            self._recent.clear()
+            self._live.clear()
+        if self._close is None:
+            return
+        for entry in entries:
+            if not entry.lock.try_acquire():
+                continue
+            try:
+                self._close(entry.model)
+            except Exception:  # noqa: S110 - freeing at exit is best effort
+                pass
+            finally:
+                entry.lock.release()
 
     def __len__(self) -> int:
         with self._lock:

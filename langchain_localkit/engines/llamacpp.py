@@ -46,7 +46,7 @@ DEFAULT_N_CTX = 4096
 
 FinishReason = Literal["stop", "length", "cancelled"]
 
-_CACHE: ModelCache[Any] = ModelCache()
+_CACHE: ModelCache[Any] = ModelCache(close=lambda llama: llama.close())
 _RECENT_LOG: deque[str] = deque(maxlen=12)
 _LOG_STATE: dict[str, Any] = {}
 _IMPORT_LOCK = threading.Lock()

@@ -121,3 +121,30 @@ def test_lock_refuses_reentry_from_the_same_thread() -> None:
     with lock, pytest.raises(ModelBusyError, match="unfinished stream"):
         lock.acquire()
     assert not lock.locked()
+
+
+def test_close_all_frees_idle_models_and_leaves_busy_ones() -> None:
+    closed: list[str] = []
+
+    def close(model: Model) -> None:
+        if model.name == "broken":
+            raise RuntimeError("already freed")
+        closed.append(model.name)
+
+    cache: ModelCache[Model] = ModelCache(keep=3, close=close)
+    idle, _ = cache.get_or_load("idle", lambda: Model("idle"))
+    busy, _ = cache.get_or_load("busy", lambda: Model("busy"))
+    cache.get_or_load("broken", lambda: Model("broken"))
+    with busy.lock:
+        cache.close_all()
+    assert closed == ["idle"]
+    assert len(cache) == 0
+    assert not idle.lock.locked() and not busy.lock.locked()
+
+
+def test_try_acquire_does_not_wait() -> None:
+    lock = ModelLock()
+    assert lock.try_acquire()
+    assert not lock.try_acquire()
+    lock.release()
+    assert not lock.locked()
