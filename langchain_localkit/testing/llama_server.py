@@ -59,9 +59,12 @@ CMAKE_FLAGS = (
     "-DLLAMA_BUILD_EXAMPLES=OFF",
     "-DLLAMA_BUILD_TOOLS=ON",
     "-DLLAMA_BUILD_SERVER=ON",
+    "-DLLAMA_BUILD_UI=OFF",
+    "-DLLAMA_USE_PREBUILT_UI=OFF",
 )
 """How `llama-server` is configured: CPU only, static (one self-contained file), no network
-libraries, no tests or examples."""
+libraries, no tests or examples, and no web UI (its prebuilt assets would be fetched from
+Hugging Face during the build: the build stays offline)."""
 
 
 class LlamaServerError(RuntimeError):
@@ -124,7 +127,13 @@ def _run(cmd: Sequence[str], log: IO[str], cwd: Path | None = None) -> None:
         list(cmd), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, check=False
     )
     if done.returncode != 0:
-        raise LlamaServerError(f"Command failed ({done.returncode}): {' '.join(cmd)}")
+        message = f"Command failed ({done.returncode}): {' '.join(cmd)}"
+        name = getattr(log, "name", None)
+        if isinstance(name, str) and Path(name).is_file():
+            log.flush()
+            tail = Path(name).read_text(errors="replace").splitlines()[-40:]
+            message += f"\nThe last lines of {name}:\n" + "\n".join(tail)
+        raise LlamaServerError(message)
 
 
 def build_llama_server(
@@ -145,7 +154,8 @@ def build_llama_server(
             one, else `DEFAULT_VERSION`).
         jobs: Parallel compile jobs (default: the number of CPUs).
         python: The Python whose pip downloads the sdist (default: this one).
-        log: Where build output goes (default: stderr).
+        log: Where the compilers' output goes (default: `build-<version>.log` in the cache,
+            whose last lines a failure quotes); progress lines go to stderr.
 
     Returns:
         The cached binary.
@@ -154,7 +164,6 @@ def build_llama_server(
         LlamaServerError: A tool is missing or a step failed.
     """
     version = version or default_version()
-    out = log or sys.stderr
     dest = cached_binary(version)
     if dest.is_file():
         return dest
@@ -163,13 +172,27 @@ def build_llama_server(
             raise LlamaServerError(f"Building llama-server needs `{tool}` on PATH.")
     root = dest.parent.parent
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / f".lock-{version}", "w") as lock:
+    _build(version, dest, jobs, python, log)
+    return dest
+
+
+def _build(
+    version: str, dest: Path, jobs: int | None, python: str | None, log: IO[str] | None
+) -> None:
+    root = dest.parent.parent
+    with open(root / f".lock-{version}", "w") as lock, contextlib.ExitStack() as stack:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if dest.is_file():
-            return dest
+            return
+        out = log or stack.enter_context(open(root / f"build-{version}.log", "w"))
+        status = sys.stderr
         with tempfile.TemporaryDirectory(prefix=f".build-{version}.", dir=root) as tmp:
             work = Path(tmp)
-            out.write(f"build_llama_server: fetching the llama-cpp-python {version} sdist\n")
+            status.write(
+                f"build_llama_server: building llama-server from the llama-cpp-python {version} "
+                f"sdist (about 5 minutes on 2 cores; output in {getattr(out, 'name', 'the log')})\n"
+            )
+            status.flush()
             _run(
                 [
                     python or sys.executable,
@@ -197,13 +220,12 @@ def build_llama_server(
             _run(
                 ["cmake", "--build", str(work / "build"), "--target", "llama-server", "-j", n], out
             )
-            out.write(f"build_llama_server: built in {time.monotonic() - started:.0f} s\n")
+            status.write(f"build_llama_server: built in {time.monotonic() - started:.0f} s\n")
             stage = work / "stage"
             stage.mkdir()
             shutil.copy2(work / "build" / "bin" / "llama-server", stage / "llama-server")
             (stage / "VERSION").write_text(version + "\n")
             os.replace(stage, dest.parent)
-    return dest
 
 
 def ensure_llama_server(version: str | None = None, *, build: bool = False) -> Path:

@@ -85,3 +85,26 @@ def test_missing_model(tmp_path: Path) -> None:
 
 def test_free_port() -> None:
     assert 1024 < ls.free_port() < 65536
+
+
+def test_the_build_configuration_stays_offline() -> None:
+    # llama.cpp's server build fetches prebuilt web-UI assets from Hugging Face unless told not to
+    assert "-DLLAMA_USE_PREBUILT_UI=OFF" in ls.CMAKE_FLAGS
+    assert "-DLLAMA_BUILD_UI=OFF" in ls.CMAKE_FLAGS
+    assert "-DLLAMA_CURL=OFF" in ls.CMAKE_FLAGS
+
+
+def test_a_failed_build_step_quotes_its_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOCALKIT_CACHE_DIR", str(tmp_path))
+    failing = tmp_path / "python"
+    failing.write_text("#!/bin/sh\necho 'ERROR: No matching distribution found'\nexit 1\n")
+    failing.chmod(failing.stat().st_mode | stat.S_IXUSR)
+    with pytest.raises(ls.LlamaServerError, match="No matching distribution found") as info:
+        ls.build_llama_server("9.9.9", python=str(failing))
+    log = tmp_path / "llama-server" / "build-9.9.9.log"
+    assert f"The last lines of {log}" in str(info.value)
+    assert "pip download" in log.read_text()
+    assert str(log) in capsys.readouterr().err  # the progress line says where the output goes
+    assert not ls.cached_binary("9.9.9").exists()
