@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
@@ -26,7 +27,7 @@ from langchain_core.output_parsers import (
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
@@ -128,6 +129,8 @@ class ToolsAndStructuredOutputMixin:
 
         Raises:
             ValueError: An unknown method, a missing schema, or unexpected arguments.
+            OutputParserException: (when invoked) the reply does not parse, or `max_tokens`
+                cut it off before its JSON or tool call was complete.
 
         Example:
             >>> from pydantic import BaseModel
@@ -178,6 +181,7 @@ class ToolsAndStructuredOutputMixin:
             raise ValueError(
                 f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'."
             )
+        parser = RunnableLambda(refuse_truncated, name="refuse_truncated") | parser
         if not include_raw:
             return llm | parser
         parsed = RunnablePassthrough.assign(
@@ -187,6 +191,34 @@ class ToolsAndStructuredOutputMixin:
         return RunnableMap(raw=llm) | parsed.with_fallbacks(
             [fallback], exception_key="parsing_error"
         )
+
+
+def refuse_truncated(message: BaseMessage) -> BaseMessage:
+    """Pass `message` on, unless `max_tokens` cut its JSON (or tool call) off.
+
+    LangChain's JSON parsers close a truncated object silently, which would hand back a
+    partial result as if it were whole.
+
+    Raises:
+        OutputParserException: The reply ended at `max_tokens` with no complete tool call and
+            no complete JSON value.
+    """
+    if message.response_metadata.get("finish_reason") != "length":
+        return message
+    if isinstance(message, AIMessage) and message.tool_calls:
+        return message
+    text = message.text
+    try:
+        json.loads(text)
+    except ValueError:
+        pass
+    else:
+        return message
+    raise OutputParserException(
+        "The reply reached max_tokens before its JSON was complete (finish_reason='length'). "
+        "Raise max_tokens, or bound the schema's free-text fields (maxLength).",
+        llm_output=text,
+    )
 
 
 def prompt_target(

@@ -483,7 +483,10 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
         timings = Timings.combine([i.timings for i in infos])
         input_tokens = infos[0].prompt_tokens
         output_tokens = sum(i.completion_tokens for i in infos)
-        finish = "tool_calls" if made_calls else infos[-1].finish_reason
+        if plan.dropped_calls:
+            finish = "length"  # a call was cut off: the reply is incomplete
+        else:
+            finish = "tool_calls" if made_calls else infos[-1].finish_reason
         metadata: dict[str, Any] = {
             "finish_reason": finish,
             "stop_reason": infos[-1].stop_reason,

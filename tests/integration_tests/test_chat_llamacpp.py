@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
@@ -188,6 +189,20 @@ def test_stream_emits_tool_call_chunks(tiny_gguf_path: Path) -> None:
         total = total + c
     assert _valid_alarm(total.tool_calls[0]["args"])
     assert total.usage_metadata and total.usage_metadata["output_tokens"] > 0
+
+
+def test_output_cut_by_max_tokens_is_an_error_not_a_partial_result(tiny_gguf_path: Path) -> None:
+    chat = ChatLlamaCpp(model_path=str(tiny_gguf_path), temperature=0, max_tokens=3)
+    with pytest.raises(OutputParserException, match="max_tokens"):
+        chat.with_structured_output(Reading).invoke("x", seed=1)
+    out = chat.with_structured_output(Reading, include_raw=True).invoke("x", seed=1)
+    assert out["parsed"] is None and "max_tokens" in str(out["parsing_error"])
+    assert out["raw"].response_metadata["finish_reason"] == "length"
+    msg = chat.bind_tools([set_alarm], tool_choice="set_alarm").invoke("wake me", seed=1)
+    assert msg.tool_calls == [] and msg.response_metadata["dropped_tool_calls"] == 1
+    assert msg.response_metadata["finish_reason"] == "length"
+    with pytest.raises(OutputParserException, match="max_tokens"):
+        chat.with_structured_output(Reading, method="function_calling").invoke("x", seed=1)
 
 
 # --- chat mechanics ------------------------------------------------------------------------------

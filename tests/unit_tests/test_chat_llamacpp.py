@@ -1,6 +1,7 @@
 """ChatLlamaCpp without loading a model: parameters, tool binding, structured-output wiring."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -68,3 +69,22 @@ def test_structured_output_methods(chat: ChatLlamaCpp) -> None:
 def test_bad_response_format(bad: object) -> None:
     with pytest.raises(ValueError, match="response_format"):
         _response_format_grammar(bad)
+
+
+def test_refuse_truncated_only_refuses_incomplete_replies() -> None:
+    from langchain_core.exceptions import OutputParserException
+    from langchain_core.messages import AIMessage
+
+    from langchain_localkit._core.chat import refuse_truncated
+
+    def reply(content: str, finish: str, **kwargs: Any) -> AIMessage:
+        return AIMessage(content=content, response_metadata={"finish_reason": finish}, **kwargs)
+
+    whole = reply('{"a": 1}', "length")  # complete exactly at the limit
+    assert refuse_truncated(whole) is whole
+    assert refuse_truncated(reply('{"a": "unfin', "stop")).content == '{"a": "unfin'
+    call = {"name": "f", "args": {}, "id": "call_1", "type": "tool_call"}
+    assert refuse_truncated(reply("", "length", tool_calls=[call])).tool_calls
+    with pytest.raises(OutputParserException, match="max_tokens") as info:
+        refuse_truncated(reply('{"a": "unfin', "length"))
+    assert info.value.llm_output == '{"a": "unfin'

@@ -8,6 +8,7 @@ import json
 from typing import Literal
 
 import pytest
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
@@ -92,6 +93,17 @@ async def test_async_tools_and_stream(tiny_server: LlamaServer) -> None:
     assert sum(1 for c in chunks if c.usage_metadata) == 1
     results = await asyncio.gather(*(tiny(tiny_server).ainvoke("hi") for _ in range(3)))
     assert all(r.usage_metadata for r in results)
+
+
+def test_output_cut_by_max_tokens_is_an_error(tiny_server: LlamaServer) -> None:
+    chat = tiny(tiny_server, temperature=0, max_tokens=3)
+    with pytest.raises(OutputParserException, match="max_tokens"):
+        chat.with_structured_output(Verdict).invoke("x", seed=1)
+    msg = chat.bind_tools([SetAlarm], tool_choice="SetAlarm").invoke("wake me", seed=1)
+    assert msg.tool_calls == [] and msg.response_metadata["dropped_tool_calls"] == 1
+    assert msg.response_metadata["finish_reason"] == "length"
+    with pytest.raises(OutputParserException, match="max_tokens"):
+        chat.with_structured_output(SetAlarm, method="function_calling").invoke("x", seed=1)
 
 
 def test_metadata_mirrors_chat_llamacpp(tiny_server: LlamaServer) -> None:
