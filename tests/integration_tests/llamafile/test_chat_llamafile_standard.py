@@ -1,7 +1,8 @@
 """The langchain-tests standard integration suite for ChatLlamafile, on a real llama-server.
 
-Runs on Gemma 3 270M (a real but small base model, as the ChatLlamaCpp suite does). Tests that
-need more language ability than it has are xfailed with that reason. Set
+Runs on the tiny generated model (the mechanics) and on Gemma 3 270M (a real but small base
+model), as the ChatLlamaCpp suite does. Tests that need more language ability than a model has
+are xfailed with that reason. Set
 LOCALKIT_CHAT_TEST_MODEL to the path of a bigger instruct GGUF to run the whole suite on it,
 with no xfails.
 """
@@ -19,6 +20,14 @@ from langchain_localkit.testing.llama_server import LlamaServer
 from tests.integration_tests.llamafile import _servers
 from tests.models import chat_test_model
 
+NO_LANGUAGE = "needs language ability; the tiny model has random weights"
+FREE_TEXT = (
+    "free-text string fields: random weights do not end a string within max_tokens (the "
+    "grammar keeps every prefix valid but cannot make the model close it); the reply is then "
+    "refused as truncated. Numbers, booleans, enums and maxLength strings are tested 20/20 in "
+    "test_chat_llamacpp.py / test_chat_llamafile.py"
+)
+SCHEMA_TYPES = pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
 SMALL_BASE = "needs instruction following beyond Gemma 3 270M, a small base model"
 
 
@@ -40,10 +49,58 @@ class _Base(ChatModelIntegrationTests):
         return True
 
 
+class TestChatLlamafileTiny(_Base):
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"base_url": _servers.url("tiny"), "max_tokens": 256, "seed": 7}
+
+    @pytest.mark.xfail(reason=NO_LANGUAGE)
+    def test_tool_calling(self, model: BaseChatModel) -> None:
+        super().test_tool_calling(model)
+
+    @pytest.mark.xfail(reason=NO_LANGUAGE)
+    async def test_tool_calling_async(self, model: BaseChatModel) -> None:
+        await super().test_tool_calling_async(model)
+
+    @pytest.mark.xfail(reason=NO_LANGUAGE)
+    def test_bind_runnables_as_tools(self, model: BaseChatModel) -> None:
+        super().test_bind_runnables_as_tools(model)
+
+    @pytest.mark.xfail(reason=NO_LANGUAGE)
+    def test_agent_loop(self, model: BaseChatModel) -> None:
+        super().test_agent_loop(model)
+
+    @pytest.mark.xfail(reason=NO_LANGUAGE)
+    def test_unicode_tool_call_integration(self, model: BaseChatModel) -> None:
+        super().test_unicode_tool_call_integration(model)
+
+    @pytest.mark.xfail(reason=NO_LANGUAGE)
+    def test_json_mode(self, model: BaseChatModel) -> None:
+        super().test_json_mode(model)
+
+    @pytest.mark.xfail(reason=FREE_TEXT)
+    @SCHEMA_TYPES
+    def test_structured_output(self, model: BaseChatModel, schema_type: Any) -> None:
+        super().test_structured_output(model, schema_type)
+
+    @pytest.mark.xfail(reason=FREE_TEXT)
+    @SCHEMA_TYPES
+    async def test_structured_output_async(self, model: BaseChatModel, schema_type: Any) -> None:
+        await super().test_structured_output_async(model, schema_type)
+
+    @pytest.mark.xfail(reason=FREE_TEXT)
+    def test_structured_output_pydantic_2_v1(self, model: BaseChatModel) -> None:
+        super().test_structured_output_pydantic_2_v1(model)
+
+    @pytest.mark.xfail(reason=FREE_TEXT)
+    def test_structured_output_optional_param(self, model: BaseChatModel) -> None:
+        super().test_structured_output_optional_param(model)
+
+
 class TestChatLlamafileGemma(_Base):
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"base_url": _servers.url("gemma"), "max_tokens": 48, "seed": 7}
+        return {"base_url": _servers.url("gemma"), "max_tokens": 128, "seed": 7}
 
     @pytest.mark.xfail(reason=SMALL_BASE)
     def test_tool_calling(self, model: BaseChatModel) -> None:
@@ -64,6 +121,10 @@ class TestChatLlamafileGemma(_Base):
     @pytest.mark.xfail(reason=SMALL_BASE)
     def test_agent_loop(self, model: BaseChatModel) -> None:
         super().test_agent_loop(model)
+
+    @pytest.mark.xfail(reason=SMALL_BASE + ": with seed 7 it does not end the free-text field")
+    def test_structured_output_optional_param(self, model: BaseChatModel) -> None:
+        super().test_structured_output_optional_param(model)
 
 
 _bigger: dict[str, LlamaServer] = {}
