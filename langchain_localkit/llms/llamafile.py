@@ -6,6 +6,7 @@ shares (`Llamafile`, `ChatLlamafile`, `LlamafileEmbeddings` take the connection 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar, Literal, Self
@@ -466,17 +467,30 @@ class Llamafile(LlamafileParams, BaseLLM):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> LLMResult:
-        generations: list[list[Generation]] = []
-        for prompt in prompts:
+        """Several prompts go to the server at once (it decodes them in parallel slots).
+
+        LangChain hands one run manager for all the prompts of an `agenerate` call, so with
+        several prompts their tokens are not sent to it one by one (they would interleave);
+        `abatch` gives every prompt a run of its own, streamed.
+        """
+        token_sink = run_manager if len(prompts) == 1 else None
+
+        async def one(prompt: str) -> list[Generation]:
             if self.streaming:
-                chunks = [c async for c in self._astream(prompt, stop, run_manager, **kwargs)]
-                generations.append([join_chunks(chunks)])
-            else:
-                body = self._request(prompt, stop, kwargs)
-                text, info = await self.engine.acomplete(body, model_name=self.model or "")
-                generations.append(
-                    [Generation(text=text, generation_info=server_generation_info(info))]
-                )
+                chunks = [c async for c in self._astream(prompt, stop, token_sink, **kwargs)]
+                return [join_chunks(chunks)]
+            body = self._request(prompt, stop, kwargs)
+            text, info = await self.engine.acomplete(body, model_name=self.model or "")
+            return [Generation(text=text, generation_info=server_generation_info(info))]
+
+        tasks = [asyncio.ensure_future(one(prompt)) for prompt in prompts]
+        try:
+            generations = list(await asyncio.gather(*tasks))
+        except BaseException:  # the first error is raised as it is; the other requests stop
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         return LLMResult(generations=generations, llm_output=llm_output(generations))
 
 

@@ -5,6 +5,7 @@ stays usable afterwards (no leaked threads, the next call works)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 
@@ -20,8 +21,10 @@ from langchain_localkit.chat_models.llamafile import ChatLlamafile
 from langchain_localkit.llms.llamafile import Llamafile
 from langchain_localkit.testing.llama_server import free_port
 from tests.unit_tests.llamafile._fakes import (
+    STREAM_HEAD,
     FakeServer,
     answers_500,
+    chunk,
     completion_stream,
     dies_mid_stream,
     hangs_after_first_token,
@@ -133,3 +136,30 @@ async def test_cancelling_an_async_stream_closes_the_connection() -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
         assert await asyncio.to_thread(gone.wait, 5), "the server never saw the client go away"
+
+
+async def test_agenerate_sends_several_prompts_at_once() -> None:
+    in_flight, peak = [0], [0]
+    lock = threading.Lock()
+
+    def slow_answer(conn: socket.socket, request: bytes) -> None:
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.3)
+        with lock:
+            in_flight[0] -= 1
+        if b"boom" in request:
+            answers_500(conn, request)
+            return
+        conn.sendall(STREAM_HEAD + chunk(completion_stream(["ok"])) + b"0\r\n\r\n")
+
+    with socket_server(slow_answer) as server:
+        llm = Llamafile(base_url=server.base_url, request_timeout=5)
+        started = time.perf_counter()
+        result = await llm.agenerate(["a", "b", "c", "d"])
+        elapsed = time.perf_counter() - started
+        assert [g[0].text for g in result.generations] == ["ok"] * 4
+        assert peak[0] == 4 and elapsed < 1.0  # four 0.3 s requests, overlapped
+        with pytest.raises(ServerError, match="KV cache full"):  # the error itself, not a group
+            await llm.agenerate(["a", "boom", "c"])
