@@ -106,6 +106,13 @@ def plot(results: list[ScenarioResult], path: Path) -> Path | None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds (>= 5)")
+    parser.add_argument(
+        "--shared-cpu-rounds",
+        type=int,
+        default=15,
+        help="rounds where two processes or threads share the cores (llama-server and its "
+        "client, gpt4all's decoding thread): their figures vary more, so they get more rounds",
+    )
     parser.add_argument("--tokens", type=int, default=128, help="tokens per generation")
     parser.add_argument("--model", type=Path, default=None, help="GGUF (default: Gemma 3 270M)")
     args = parser.parse_args()
@@ -130,9 +137,10 @@ def main() -> None:
     add(bench_llamacpp.chat_stream_scenario(gemma, tokens=args.tokens, rounds=args.rounds))
     add(bench_llamacpp.load_once_scenario(gemma))
     add(bench_more.prefix_reuse_scenario(gemma))
-    for r in bench_llamafile.run(gemma, tiny, tokens=args.tokens, rounds=args.rounds):
+    shared = max(args.shared_cpu_rounds, args.rounds)
+    for r in bench_llamafile.run(gemma, tiny, tokens=args.tokens, rounds=shared):
         add(r)
-    for r in bench_gpt4all.run(tokens=args.tokens, rounds=args.rounds):
+    for r in bench_gpt4all.run(tokens=args.tokens, rounds=shared):
         add(r)
     add(bench_more.concurrency_scenario(gemma))
     add(bench_more.embeddings_scenario(minilm_gguf_path()))

@@ -3,7 +3,8 @@
 A contender is a function that runs one generation and returns a `Sample` whose token counts
 come from the runtime's own counters (never from counting chunks). Each round runs every
 contender once, in a rotated order, after a warm-up round; the summary gives the median, min
-and max of each figure and the ratio of each contender's median to the first (the raw runtime).
+and max of each figure, and each contender's ratio to the first (the raw runtime): the median
+over rounds of the ratio within a round, so that the machine's drift between rounds cancels.
 """
 
 from __future__ import annotations
@@ -76,21 +77,27 @@ def run_interleaved(
             if r >= warmup:
                 samples[c.name].append(s)
     result = ScenarioResult(scenario=scenario, unit="tokens/s")
-    base = statistics.median(s.decode_rate for s in samples[contenders[0].name])
-    base_ttft = statistics.median(s.ttft_s for s in samples[contenders[0].name])
+    base_samples = samples[contenders[0].name]
+    base_median = statistics.median(s.decode_rate for s in base_samples)
     for c in contenders:
         ss = samples[c.name]
         rate = Stats.of([s.decode_rate for s in ss])
         ttft = Stats.of([s.ttft_s * 1000 for s in ss])
         prompt = Stats.of([s.prompt_rate for s in ss])
+        # paired: each round's contender against the raw call of the same round (run next to
+        # it), so drift of the machine between rounds cancels out of the ratio
+        pairs = list(zip(ss, base_samples, strict=True))
+        ratios = [s.decode_rate / b.decode_rate for s, b in pairs if b.decode_rate]
+        ttft_over = [(s.ttft_s - b.ttft_s) * 1000 for s, b in pairs]
         result.rows.append(
             {
                 "contender": c.name,
                 "decode_tps": asdict(rate),
                 "ttft_ms": asdict(ttft),
                 "prompt_tps": asdict(prompt),
-                "decode_ratio": rate.median / base if base else None,
-                "ttft_overhead_ms": ttft.median - base_ttft * 1000,
+                "decode_ratio": statistics.median(ratios) if ratios else None,
+                "ratio_of_medians": rate.median / base_median if base_median else None,
+                "ttft_overhead_ms": statistics.median(ttft_over),
                 "decode_tokens": statistics.median(s.decode_tokens for s in ss),
             }
         )
@@ -120,7 +127,7 @@ def timed_stream(
 def print_table(result: ScenarioResult) -> None:
     print(f"\n== {result.scenario} ==")
     header = (
-        f"{'contender':38s} {'decode tok/s (med [min-max])':>30s} {'ratio':>7s} "
+        f"{'contender':38s} {'decode tok/s (med [min-max])':>30s} {'ratio':>7s} {'med/med':>7s} "
         f"{'TTFT ms':>9s} {'+TTFT ms':>9s} {'prompt tok/s':>13s}"
     )
     print(header)
@@ -128,10 +135,14 @@ def print_table(result: ScenarioResult) -> None:
     for row in result.rows:
         d, t, p = row["decode_tps"], row["ttft_ms"], row["prompt_tps"]
         ratio = f"{row['decode_ratio']:.3f}" if row["decode_ratio"] is not None else "-"
+        of_medians = row.get("ratio_of_medians")
+        plain = f"{of_medians:.3f}" if of_medians is not None else "-"
         print(
             f"{row['contender']:38s} {d['median']:9.1f} [{d['min']:7.1f}-{d['max']:7.1f}] "
-            f"{ratio:>7s} {t['median']:9.2f} {row['ttft_overhead_ms']:+9.2f} {p['median']:13.1f}"
+            f"{ratio:>7s} {plain:>7s} {t['median']:9.2f} {row['ttft_overhead_ms']:+9.2f} "
+            f"{p['median']:13.1f}"
         )
+    print("  (ratio: median over rounds of each round's ratio to raw; med/med: median / median)")
     for note in result.notes:
         print(f"  note: {note}")
 
