@@ -95,7 +95,6 @@ class Reply:
         text: The answer's text, streamed one word at a time.
         tool_calls: Tool calls as Ollama sends them:
             `[{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]`.
-        thinking: Reasoning text, sent before the answer (`message.thinking`).
             The server adds what Ollama adds: an `id` (`call_` + 8 characters) and
             `function.index`.
         thinking: Reasoning text, sent before the answer (`message.thinking` / `thinking`).
