@@ -157,11 +157,14 @@ def test_structured_output_json_schema_dict_every_time(tiny_gguf_path: Path) -> 
 
 
 def test_json_mode_gives_json_every_time(tiny_gguf_path: Path) -> None:
-    chat = ChatLlamaCpp(model_path=str(tiny_gguf_path), temperature=0.8, max_tokens=200)
-    structured = chat.with_structured_output(method="json_mode", include_raw=True)
     complete = 0
     for seed in SEEDS:
-        raw = structured.invoke("json please", seed=seed)["raw"].content
+        # the seed goes on the model: include_raw's RunnableMap drops invoke's keyword arguments
+        chat = ChatLlamaCpp(
+            model_path=str(tiny_gguf_path), temperature=0.8, max_tokens=200, seed=seed
+        )
+        structured = chat.with_structured_output(method="json_mode", include_raw=True)
+        raw = structured.invoke("json please")["raw"].content
         assert raw.lstrip().startswith("{"), raw
         try:
             json.loads(raw)
@@ -173,7 +176,7 @@ def test_json_mode_gives_json_every_time(tiny_gguf_path: Path) -> None:
 
 def test_include_raw_returns_message_and_parsed(tiny_gguf_path: Path) -> None:
     out = (
-        _tiny(tiny_gguf_path).with_structured_output(Reading, include_raw=True).invoke("x", seed=3)
+        _tiny(tiny_gguf_path, seed=3).with_structured_output(Reading, include_raw=True).invoke("x")
     )
     assert isinstance(out["raw"], AIMessage)
     assert isinstance(out["parsed"], Reading) and out["parsing_error"] is None
@@ -195,7 +198,7 @@ def test_output_cut_by_max_tokens_is_an_error_not_a_partial_result(tiny_gguf_pat
     chat = ChatLlamaCpp(model_path=str(tiny_gguf_path), temperature=0, max_tokens=3)
     with pytest.raises(OutputParserException, match="max_tokens"):
         chat.with_structured_output(Reading).invoke("x", seed=1)
-    out = chat.with_structured_output(Reading, include_raw=True).invoke("x", seed=1)
+    out = chat.with_structured_output(Reading, include_raw=True).invoke("x")
     assert out["parsed"] is None and "max_tokens" in str(out["parsing_error"])
     assert out["raw"].response_metadata["finish_reason"] == "length"
     msg = chat.bind_tools([set_alarm], tool_choice="set_alarm").invoke("wake me", seed=1)
