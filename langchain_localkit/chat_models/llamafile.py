@@ -43,13 +43,14 @@ from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import (
     AIMessageChunk,
     BaseMessage,
     convert_to_openai_messages,
 )
 from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from langchain_localkit._core.chat import (
     ToolsAndStructuredOutputMixin,
@@ -274,8 +275,11 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
     """"completion": the prompt pack renders the chat, `/completion` generates (grammar-
     constrained tools and output on every server). "chat": `/v1/chat/completions` with the
     server's own template, tools and response format."""
-    streaming: bool = False
-    """Accepted for compatibility; `invoke` always reads the server's stream."""
+    streaming: bool = True
+    """Read the server's stream on `invoke` too, so callbacks see every token. False sends one
+    non-streaming request per generation step: less client work per token, which counts when
+    the client and the server share a few cores. LangChain then answers `stream()` with one
+    chunk too (its rule for an explicit `streaming=False`)."""
 
     _ls_model_type: ClassVar[Literal["llm", "chat"]] = "chat"
 
@@ -410,8 +414,13 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
         return True
 
     # --- decoding (/completion) ------------------------------------------------------------------
-    def _events(self, plan: _Plan) -> Generator[tuple[str, Any], None, None]:
-        """Run the plan: ("text", str) deltas, then ("tools", text) and ("done", infos)."""
+    def _events(
+        self, plan: _Plan, *, stream: bool = True
+    ) -> Generator[tuple[str, Any], None, None]:
+        """Run the plan: ("text", str) deltas, then ("tools", text) and ("done", infos).
+
+        With `stream=False` each step is one non-streaming request, its text one delta.
+        """
         engine = self.engine
         script = _Script(plan)
         step: _Step | None = script.first()
@@ -419,22 +428,30 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
             parts: list[str] = []
             info: GenerationInfo | None = None
             body = {"prompt": plan.wire(script.prompt), **step.body}
-            stream = engine.stream_completion(body, model_name=self.model or "")
-            with contextlib.closing(stream):
-                for item in stream:
-                    if isinstance(item, str):
-                        parts.append(item)
-                        if step.emit:
-                            yield ("text", item)
-                    else:
-                        info = item
+            if not stream:
+                text, info = engine.complete(body, model_name=self.model or "")
+                parts.append(text)
+                if step.emit and text:
+                    yield ("text", text)
+            else:
+                items = engine.stream_completion(body, model_name=self.model or "")
+                with contextlib.closing(items):
+                    for item in items:
+                        if isinstance(item, str):
+                            parts.append(item)
+                            if step.emit:
+                                yield ("text", item)
+                        else:
+                            info = item
             assert info is not None
             step = script.advance("".join(parts), info)
         if script.calls:
             yield ("tools", script.tool_text())
         yield ("done", script.infos)
 
-    async def _aevents(self, plan: _Plan) -> AsyncGenerator[tuple[str, Any], None]:
+    async def _aevents(
+        self, plan: _Plan, *, stream: bool = True
+    ) -> AsyncGenerator[tuple[str, Any], None]:
         """The async `_events`."""
         engine = self.engine
         script = _Script(plan)
@@ -443,15 +460,21 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
             parts: list[str] = []
             info: GenerationInfo | None = None
             body = {"prompt": plan.wire(script.prompt), **step.body}
-            stream = engine.astream_completion(body, model_name=self.model or "")
-            async with contextlib.aclosing(stream):
-                async for item in stream:
-                    if isinstance(item, str):
-                        parts.append(item)
-                        if step.emit:
-                            yield ("text", item)
-                    else:
-                        info = item
+            if not stream:
+                text, info = await engine.acomplete(body, model_name=self.model or "")
+                parts.append(text)
+                if step.emit and text:
+                    yield ("text", text)
+            else:
+                items = engine.astream_completion(body, model_name=self.model or "")
+                async with contextlib.aclosing(items):
+                    async for item in items:
+                        if isinstance(item, str):
+                            parts.append(item)
+                            if step.emit:
+                                yield ("text", item)
+                        else:
+                            info = item
             assert info is not None
             step = script.advance("".join(parts), info)
         if script.calls:
@@ -520,11 +543,35 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
         if self._use_chat_endpoint(kwargs, engine.info):
             yield from self._stream_chat_endpoint(messages, stop, run_manager, kwargs)
             return
+        yield from self._completion_chunks(messages, stop, run_manager, kwargs, stream=True)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming or self._use_chat_endpoint(kwargs, self.engine.info):
+            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        chunks = self._completion_chunks(messages, stop, None, kwargs, stream=False)
+        return generate_from_stream(chunks)
+
+    def _completion_chunks(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: CallbackManagerForLLMRun | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool,
+    ) -> Generator[ChatGenerationChunk, None, None]:
+        engine = self.engine
         plan = self._plan(messages, stop, kwargs, engine.info())
         if self._needs_bos_id(plan):
             plan.bos_id = engine.bos_token_id()
         made_calls = False
-        events = self._events(plan)
+        events = self._events(plan, stream=stream)
         with contextlib.closing(events):
             for kind, value in events:
                 made_calls = made_calls or kind == "tools"
@@ -543,16 +590,45 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
         engine = self.engine
         info = await engine.ainfo()
         if self._use_chat_endpoint(kwargs, lambda: info):
-            chunks = self._astream_chat_endpoint(messages, stop, run_manager, kwargs)
-            async with contextlib.aclosing(chunks):
-                async for chunk in chunks:
+            endpoint = self._astream_chat_endpoint(messages, stop, run_manager, kwargs)
+            async with contextlib.aclosing(endpoint):
+                async for chunk in endpoint:
                     yield chunk
             return
+        chunks = self._acompletion_chunks(messages, stop, run_manager, kwargs, info, stream=True)
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        info = await self.engine.ainfo()
+        if self.streaming or self._use_chat_endpoint(kwargs, lambda: info):
+            return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        chunks = self._acompletion_chunks(messages, stop, None, kwargs, info, stream=False)
+        return await agenerate_from_stream(chunks)
+
+    async def _acompletion_chunks(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: AsyncCallbackManagerForLLMRun | None,
+        kwargs: dict[str, Any],
+        info: ServerInfo,
+        *,
+        stream: bool,
+    ) -> AsyncGenerator[ChatGenerationChunk, None]:
+        engine = self.engine
         plan = self._plan(messages, stop, kwargs, info)
         if self._needs_bos_id(plan):
             plan.bos_id = await engine.abos_token_id()
         made_calls = False
-        events = self._aevents(plan)
+        events = self._aevents(plan, stream=stream)
         async with contextlib.aclosing(events):
             async for kind, value in events:
                 made_calls = made_calls or kind == "tools"

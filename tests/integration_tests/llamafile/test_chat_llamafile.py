@@ -161,3 +161,24 @@ def test_openai_endpoint(gemma_server: LlamaServer) -> None:
     chunks = list(chat.stream("Hello"))
     assert chunks[-1].usage_metadata is not None
     assert json.dumps(msg.response_metadata)
+
+
+async def test_streaming_false_gives_the_same_reply_without_the_stream(
+    tiny_server: LlamaServer,
+) -> None:
+    streamed = tiny(tiny_server, temperature=0, max_tokens=24)
+    plain = tiny(tiny_server, temperature=0, max_tokens=24, streaming=False)
+    messages = [SystemMessage("Be brief."), HumanMessage("the moon")]
+    a, b = streamed.invoke(messages), plain.invoke(messages)
+    assert a.content == b.content and a.content
+    assert a.usage_metadata == b.usage_metadata
+    assert a.response_metadata["finish_reason"] == b.response_metadata["finish_reason"]
+    assert (await plain.ainvoke(messages)).content == a.content
+    batch = await plain.abatch([messages] * 3)
+    assert [m.content for m in batch] == [a.content] * 3
+    roomy = tiny(tiny_server, streaming=False)  # a call is spelled about a character a token
+    call = roomy.bind_tools([SetAlarm], tool_choice="SetAlarm").invoke("wake me")
+    assert len(call.tool_calls) == 1 and call.response_metadata["finish_reason"] == "tool_calls"
+    SetAlarm(**call.tool_calls[0]["args"])
+    verdict = roomy.with_structured_output(Verdict).invoke("Judge it.")
+    assert isinstance(verdict, Verdict)

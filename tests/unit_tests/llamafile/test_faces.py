@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
@@ -19,6 +20,7 @@ from tests.unit_tests.llamafile._fakes import (
     LEGACY_PROPS,
     FakeServer,
     completion_stream,
+    final_event,
     sse,
 )
 
@@ -317,6 +319,57 @@ def test_stream_ends_with_usage_on_the_last_chunk() -> None:
     assert chunks[-1].chunk_position == "last"
     assert chunks[-1].usage_metadata is not None
     assert sum(1 for c in chunks if c.usage_metadata) == 1
+
+
+def _json_final(content: str, **final: Any) -> Callable[[httpx.Request], httpx.Response]:
+    answer = {**final_event(**final), "content": content}
+    return lambda r: httpx.Response(200, json=answer)
+
+
+def test_chat_streaming_false_sends_one_plain_request() -> None:
+    fake = FakeServer()
+    fake.on("POST", "/completion", _json_final("all at once", stop_type="eos"))
+    handler = Tokens()
+    chat = ChatLlamafile(**fake.kwargs(), streaming=False, callbacks=[handler])
+    msg = chat.invoke("x")
+    assert msg.content == "all at once"
+    assert fake.bodies("/completion")[0]["stream"] is False
+    assert handler.tokens == []  # nothing streamed, so no tokens to report
+    streamed = FakeServer()
+    streamed.stream("POST", "/completion", completion_stream(["all at once"], stop_type="eos"))
+    same = ChatLlamafile(**streamed.kwargs()).invoke("x")
+    assert msg.usage_metadata == same.usage_metadata
+    assert msg.response_metadata["finish_reason"] == same.response_metadata["finish_reason"]
+    assert set(msg.response_metadata) == set(same.response_metadata)
+
+
+def test_chat_streaming_false_still_runs_a_constrained_tool_call() -> None:
+    fake = FakeServer()
+    call = '{"name": "Alarm", "arguments": {"hour": 7, "loud": true}}'
+    fake.on("POST", "/completion", _json_final(call, stop_type="eos"))
+    chat = ChatLlamafile(**fake.kwargs(), streaming=False).bind_tools([Alarm], tool_choice="any")
+    msg = chat.invoke("Wake me at 7")
+    assert msg.tool_calls[0]["args"] == {"hour": 7, "loud": True}
+    body = fake.bodies("/completion")[0]
+    assert body["stream"] is False and body["json_schema"]["properties"]["name"]
+
+
+async def test_chat_streaming_false_async() -> None:
+    fake = FakeServer()
+    fake.on("POST", "/completion", _json_final("async, at once"))
+    msg = await ChatLlamafile(**fake.kwargs(), streaming=False).ainvoke("x")
+    assert msg.content == "async, at once"
+    assert msg.response_metadata["finish_reason"] == "length"
+    assert fake.bodies("/completion")[0]["stream"] is False
+
+
+def test_chat_streams_on_invoke_by_default() -> None:
+    fake = FakeServer()
+    fake.stream("POST", "/completion", completion_stream(["a", "b"]))
+    handler = Tokens()
+    assert ChatLlamafile(**fake.kwargs(), callbacks=[handler]).invoke("x").content == "ab"
+    assert handler.tokens == ["a", "b"]
+    assert fake.bodies("/completion")[0]["stream"] is True
 
 
 # --- ChatLlamafile: the OpenAI-compatible endpoint ------------------------------------------------
