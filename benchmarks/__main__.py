@@ -105,7 +105,7 @@ def plot(results: list[ScenarioResult], path: Path) -> Path | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (>= 5)")
+    parser.add_argument("--rounds", type=int, default=9, help="measured rounds (in process)")
     parser.add_argument(
         "--shared-cpu-rounds",
         type=int,

@@ -87,9 +87,16 @@ def llm_stream_scenario(
     counters = Counters(base_url)
     body = {"prompt": PROMPT, "n_predict": tokens, **SAMPLING}
     ours = Llamafile(base_url=base_url, max_tokens=tokens, **SAMPLING)
+    engine_body = ours._request(PROMPT, None, {})
+
+    def engine_stream() -> Iterator[str | Any]:
+        # our HTTP client alone, without LangChain's per-chunk work (chunks, callbacks)
+        return ours.engine.stream_completion(engine_body)
+
     contenders = [
         Contender("raw httpx SSE /completion", _measured(counters, raw_sse(base_url, body))),
         Contender("localkit Llamafile.stream", _measured(counters, lambda: ours.stream(PROMPT))),
+        Contender("our engine alone (no LangChain)", _measured(counters, engine_stream)),
     ]
     notes = []
     try:

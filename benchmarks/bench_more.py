@@ -57,10 +57,19 @@ def prefix_reuse_scenario(model_path: Path, *, tokens: int = 32) -> ScenarioResu
 
 # --- 8 concurrent requests against llama-server -------------------------------------------------
 def concurrency_scenario(
-    model_path: Path, *, requests: int = 8, tokens: int = 64, rounds: int = 3
+    model_path: Path, *, requests: int = 8, tokens: int = 64, rounds: int = 5
 ) -> ScenarioResult:
     """8 requests at once to one llama-server (8 slots): `Llamafile.abatch` and
-    `ChatLlamafile.abatch` vs raw async httpx, wall time and total tokens per second."""
+    `ChatLlamafile.abatch` vs raw async httpx, wall time and total tokens per second.
+
+    The chat face sends each prompt wrapped in the model's turn format, so it has more prompt
+    tokens to evaluate than the bare prompt; its `same_prompt_ratio` is taken against raw
+    requests carrying exactly those tokens. It runs twice: as it comes (it reads the server's
+    stream, so callbacks see tokens) and with `streaming=False` (one plain answer per chat,
+    as the raw requests and `Llamafile(streaming=False)` get).
+    """
+    from langchain_core.messages import HumanMessage
+
     from langchain_localkit.chat_models.llamafile import ChatLlamafile
     from langchain_localkit.llms.llamafile import Llamafile
     from langchain_localkit.testing.llama_server import LlamaServer
@@ -78,59 +87,82 @@ def concurrency_scenario(
     ) as server:
         url = server.base_url
 
-        async def raw_once() -> int:
+        async def raw(bodies: list[str] | list[list[int]]) -> int:
             async with httpx.AsyncClient(base_url=url, timeout=600) as client:
 
-                async def one(prompt: str) -> int:
+                async def one(prompt: str | list[int]) -> int:
                     body = {"prompt": prompt, "n_predict": tokens, **sampling}
                     response = await client.post("/completion", json=body)
                     response.raise_for_status()
                     return int(response.json()["tokens_predicted"])
 
-                return sum(await asyncio.gather(*(one(p) for p in prompts)))
+                return sum(await asyncio.gather(*(one(p) for p in bodies)))
 
         llm = Llamafile(base_url=url, max_tokens=tokens, streaming=False, **sampling)
         chat = ChatLlamafile(base_url=url, max_tokens=tokens, **sampling)
+        quiet = ChatLlamafile(base_url=url, max_tokens=tokens, streaming=False, **sampling)
+        # token ids, so a BOS written in the template is not doubled by the server
+        rendered = [
+            chat.engine.tokenize(chat.render([HumanMessage(p)]).prompt, add_special=False)
+            for p in prompts
+        ]
+
+        async def raw_once() -> int:
+            return await raw(prompts)
+
+        async def raw_rendered_once() -> int:
+            return await raw(rendered)
 
         async def ours_once() -> int:
             results = await llm.agenerate(prompts)
-            return sum(g[0].generation_info["usage"]["output_tokens"] for g in results.generations)
+            infos = [g[0].generation_info or {} for g in results.generations]
+            return sum(int(info["usage"]["output_tokens"]) for info in infos)
+
+        async def chat_batch(model: ChatLlamafile) -> int:
+            messages = await model.abatch([[("human", p)] for p in prompts])
+            usages = [getattr(m, "usage_metadata", None) or {} for m in messages]
+            return sum(int(u.get("output_tokens", 0)) for u in usages)
 
         async def chat_once() -> int:
-            messages = await chat.abatch([[("human", p)] for p in prompts])
-            return sum(m.usage_metadata["output_tokens"] for m in messages)  # type: ignore[index]
+            return await chat_batch(chat)
+
+        async def quiet_once() -> int:
+            return await chat_batch(quiet)
 
         contenders: list[tuple[str, Callable[[], Any]]] = [
             ("raw httpx AsyncClient, 8 x POST /completion", raw_once),
             ("localkit Llamafile.agenerate(8 prompts)", ours_once),
+            ("raw httpx, 8 x POST /completion, chat-rendered prompts", raw_rendered_once),
             ("localkit ChatLlamafile.abatch(8 chats)", chat_once),
+            ("localkit ChatLlamafile(streaming=False).abatch(8 chats)", quiet_once),
         ]
         samples: dict[str, list[tuple[float, int]]] = {name: [] for name, _ in contenders}
+        count = len(contenders)
         for r in range(rounds + 1):
-            for name, run in contenders[r % 3 :] + contenders[: r % 3]:
+            for name, run in contenders[r % count :] + contenders[: r % count]:
                 t0 = time.perf_counter()
                 produced = asyncio.run(run())
                 if r:
                     samples[name].append((time.perf_counter() - t0, produced))
-        base = None
+        medians = {
+            name: statistics.median(n / w for w, n in samples[name]) for name, _ in contenders
+        }
+        base, base_rendered = medians[contenders[0][0]], medians[contenders[2][0]]
         for name, _ in contenders:
-            walls = [w for w, _ in samples[name]]
-            rates = [n / w for w, n in samples[name]]
-            rate = statistics.median(rates)
-            base = base or rate
-            result.rows.append(
-                {
-                    "contender": name,
-                    "wall_s": statistics.median(walls),
-                    "tokens_per_s": rate,
-                    "ratio": rate / base,
-                }
-            )
+            row: dict[str, Any] = {
+                "contender": name,
+                "wall_s": statistics.median(w for w, _ in samples[name]),
+                "tokens_per_s": medians[name],
+                "ratio": medians[name] / base,
+            }
+            if name.startswith("localkit ChatLlamafile"):
+                row["same_prompt_ratio"] = medians[name] / base_rendered
+            result.rows.append(row)
     return result
 
 
 # --- embeddings throughput --------------------------------------------------------------------
-def embeddings_scenario(model_path: Path, *, texts: int = 64, rounds: int = 5) -> ScenarioResult:
+def embeddings_scenario(model_path: Path, *, texts: int = 64, rounds: int = 9) -> ScenarioResult:
     """Texts per second: LlamaCppEmbeddings vs raw `Llama.embed`, and LlamafileEmbeddings vs
     raw httpx `POST /embedding` (one batch of `texts` short documents)."""
     from langchain_localkit import LlamaCppEmbeddings

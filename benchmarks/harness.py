@@ -30,6 +30,12 @@ class Sample:
     ttft_s: float  # wall time from the call to the first token
     prompt_tokens: int = 0  # prompt tokens evaluated (runtime counter)
     prompt_ms: float = 0.0  # prompt evaluation time (runtime counter)
+    cpu_s: float = 0.0  # CPU time of this process (all its threads) from the call to the end
+
+    @property
+    def cpu_us_per_token(self) -> float:
+        """This process's CPU time per generated token: over HTTP, the client's cost alone."""
+        return self.cpu_s / (self.decode_tokens + 1) * 1e6
 
     @property
     def decode_rate(self) -> float:
@@ -84,11 +90,15 @@ def run_interleaved(
         rate = Stats.of([s.decode_rate for s in ss])
         ttft = Stats.of([s.ttft_s * 1000 for s in ss])
         prompt = Stats.of([s.prompt_rate for s in ss])
+        cpu = Stats.of([s.cpu_us_per_token for s in ss])
         # paired: each round's contender against the raw call of the same round (run next to
         # it), so drift of the machine between rounds cancels out of the ratio
         pairs = list(zip(ss, base_samples, strict=True))
         ratios = [s.decode_rate / b.decode_rate for s, b in pairs if b.decode_rate]
         ttft_over = [(s.ttft_s - b.ttft_s) * 1000 for s, b in pairs]
+        cpu_ratios = [
+            s.cpu_us_per_token / b.cpu_us_per_token for s, b in pairs if b.cpu_us_per_token > 0
+        ]
         result.rows.append(
             {
                 "contender": c.name,
@@ -98,6 +108,8 @@ def run_interleaved(
                 "decode_ratio": statistics.median(ratios) if ratios else None,
                 "ratio_of_medians": rate.median / base_median if base_median else None,
                 "ttft_overhead_ms": statistics.median(ttft_over),
+                "cpu_us_per_token": asdict(cpu),
+                "cpu_ratio": statistics.median(cpu_ratios) if cpu_ratios else None,
                 "decode_tokens": statistics.median(s.decode_tokens for s in ss),
             }
         )
@@ -112,23 +124,25 @@ def timed_stream(
     `counters()` returns (decode tokens, prompt tokens, prompt ms) read from the runtime after
     the stream ends.
     """
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     first = None
     for _ in start_call():
         if first is None:
             first = time.perf_counter()
     end = time.perf_counter()
+    cpu = time.process_time() - cpu0
     if first is None:
         first = end
     decode_tokens, prompt_tokens, prompt_ms = counters()
-    return Sample(decode_tokens, end - first, first - t0, prompt_tokens, prompt_ms)
+    return Sample(decode_tokens, end - first, first - t0, prompt_tokens, prompt_ms, cpu)
 
 
 def print_table(result: ScenarioResult) -> None:
     print(f"\n== {result.scenario} ==")
     header = (
         f"{'contender':38s} {'decode tok/s (med [min-max])':>30s} {'ratio':>7s} {'med/med':>7s} "
-        f"{'TTFT ms':>9s} {'+TTFT ms':>9s} {'prompt tok/s':>13s}"
+        f"{'TTFT ms':>9s} {'+TTFT ms':>9s} {'prompt tok/s':>13s} {'CPU us/tok':>10s}"
     )
     print(header)
     print("-" * len(header))
@@ -140,9 +154,10 @@ def print_table(result: ScenarioResult) -> None:
         print(
             f"{row['contender']:38s} {d['median']:9.1f} [{d['min']:7.1f}-{d['max']:7.1f}] "
             f"{ratio:>7s} {plain:>7s} {t['median']:9.2f} {row['ttft_overhead_ms']:+9.2f} "
-            f"{p['median']:13.1f}"
+            f"{p['median']:13.1f} {row['cpu_us_per_token']['median']:10.1f}"
         )
-    print("  (ratio: median over rounds of each round's ratio to raw; med/med: median / median)")
+    print("  (ratio: median over rounds of each round's ratio to raw; med/med: median / median;")
+    print("   CPU us/tok: this process's CPU time per token, over HTTP the client's cost alone)")
     for note in result.notes:
         print(f"  note: {note}")
 

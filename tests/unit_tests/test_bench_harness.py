@@ -1,0 +1,39 @@
+"""The benchmark harness's arithmetic and its Markdown report, on made-up samples."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict
+
+from benchmarks.harness import Contender, Sample, run_interleaved
+from benchmarks.report import markdown
+
+
+def _runs(*samples: Sample) -> Contender:
+    cycle = itertools.cycle(samples)
+    return Contender("x", lambda: next(cycle))
+
+
+def test_paired_ratios_cpu_per_token_and_report() -> None:
+    raw = _runs(Sample(99, 1.0, 0.010, cpu_s=0.004), Sample(99, 2.0, 0.010, cpu_s=0.004))
+    ours = _runs(Sample(99, 1.1, 0.012, cpu_s=0.005), Sample(99, 2.2, 0.012, cpu_s=0.005))
+    raw.name, ours.name = "raw call", "localkit Face.stream"
+    result = run_interleaved("scenario A", [raw, ours], rounds=4, warmup=0)
+    base, face = result.rows
+    # rounds alternate which contender goes first, so each raw round pairs with its neighbour
+    assert base["decode_ratio"] == 1.0
+    assert abs(face["decode_ratio"] - 1 / 1.1) < 1e-9
+    assert abs(face["ttft_overhead_ms"] - 2.0) < 1e-9
+    assert abs(base["cpu_us_per_token"]["median"] - 40.0) < 1e-9  # 4 ms over 100 tokens
+    assert abs(face["cpu_ratio"] - 1.25) < 1e-9
+    payload = {
+        "machine": {"cores": 2, "platform": "test", "python": "3.11"},
+        "time": "now",
+        "wall_s": 60.0,
+        "scenarios": [asdict(result)],
+        "targets": [{"target": "face >= 0.98 of raw", "measured": "0.909", "met": False}],
+    }
+    text = markdown(payload)
+    assert "| scenario A | localkit Face.stream | 67.5 [45.0-90.0] | 0.909 |" in text
+    assert "| +2.00 | 50.0 |" in text
+    assert "- [MISSED] face >= 0.98 of raw: 0.909" in text
