@@ -277,9 +277,10 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
     server's own template, tools and response format."""
     streaming: bool = True
     """Read the server's stream on `invoke` too, so callbacks see every token. False sends one
-    non-streaming request per generation step: less client work per token, which counts when
-    the client and the server share a few cores. LangChain then answers `stream()` with one
-    chunk too (its rule for an explicit `streaming=False`)."""
+    non-streaming request per generation step to `/completion` (`endpoint="chat"` always
+    streams): less client work per token, which counts when the client and the server share a
+    few cores. LangChain then answers `stream()` with one chunk too (its rule for an explicit
+    `streaming=False`)."""
 
     _ls_model_type: ClassVar[Literal["llm", "chat"]] = "chat"
 
@@ -552,7 +553,7 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.streaming or self._use_chat_endpoint(kwargs, self.engine.info):
+        if self.streaming or self.endpoint == "chat":
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         chunks = self._completion_chunks(messages, stop, None, kwargs, stream=False)
         return generate_from_stream(chunks)
@@ -607,9 +608,9 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        info = await self.engine.ainfo()
-        if self.streaming or self._use_chat_endpoint(kwargs, lambda: info):
+        if self.streaming or self.endpoint == "chat":
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        info = await self.engine.ainfo()
         chunks = self._acompletion_chunks(messages, stop, None, kwargs, info, stream=False)
         return await agenerate_from_stream(chunks)
 
