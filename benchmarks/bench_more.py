@@ -129,10 +129,12 @@ def concurrency_scenario(
         async def quiet_once() -> int:
             return await chat_batch(quiet)
 
+        raw_name = "raw httpx AsyncClient, 8 x POST /completion"
+        rendered_name = "raw httpx, 8 x POST /completion, chat-rendered prompts"
         contenders: list[tuple[str, Callable[[], Any]]] = [
-            ("raw httpx AsyncClient, 8 x POST /completion", raw_once),
+            (raw_name, raw_once),
             ("localkit Llamafile.agenerate(8 prompts)", ours_once),
-            ("raw httpx, 8 x POST /completion, chat-rendered prompts", raw_rendered_once),
+            (rendered_name, raw_rendered_once),
             ("localkit ChatLlamafile.abatch(8 chats)", chat_once),
             ("localkit ChatLlamafile(streaming=False).abatch(8 chats)", quiet_once),
         ]
@@ -147,7 +149,7 @@ def concurrency_scenario(
         medians = {
             name: statistics.median(n / w for w, n in samples[name]) for name, _ in contenders
         }
-        base, base_rendered = medians[contenders[0][0]], medians[contenders[2][0]]
+        base, base_rendered = medians[raw_name], medians[rendered_name]
         for name, _ in contenders:
             row: dict[str, Any] = {
                 "contender": name,

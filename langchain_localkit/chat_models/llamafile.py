@@ -554,7 +554,7 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming or self.endpoint == "chat":
-            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+            return super()._generate(messages, stop, run_manager, **kwargs)
         chunks = self._completion_chunks(messages, stop, None, kwargs, stream=False)
         return generate_from_stream(chunks)
 
@@ -609,7 +609,7 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming or self.endpoint == "chat":
-            return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+            return await super()._agenerate(messages, stop, run_manager, **kwargs)
         info = await self.engine.ainfo()
         chunks = self._acompletion_chunks(messages, stop, None, kwargs, info, stream=False)
         return await agenerate_from_stream(chunks)
