@@ -11,11 +11,18 @@ BIN := $(VENV)/bin
 TEST_FILE ?=
 PYTEST_FLAGS ?=
 
-# llama-cpp-python is built from source (PyPI ships only its sdist): CPU only, and none of the
-# multimodal library, tests, examples or tools that the Python bindings do not use.
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-                     -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_CURL=OFF
+# llama-cpp-python is built from source (PyPI ships only its sdist) by scripts/install_llama_cpp.py,
+# CPU only, for this host's instruction sets *minus AMX*: GGML_NATIVE=OFF with every ggml ISA
+# switch off and CMAKE_C(XX)_FLAGS="-march=native -mno-amx-tile -mno-amx-int8 -mno-amx-bf16".
+# Why: a native build compiles llama.cpp's AMX path in whenever the build host has AMX, and that
+# path segfaults on the first matmul on many virtualized Sapphire/Granite Rapids Xeons
+# (ggml-org/llama.cpp#20824); AVX2/AVX-512/VNNI/BF16 and weight repacking (REPACK) stay.
+# GGML_NATIVE=ON cannot be combined with -mno-amx-*: ggml puts -march=native after our flags.
+# The wheel is cached per version, flags and CPU in ~/.cache/langchain-localkit/wheels (pip's own
+# cache ignores build flags); scripts/build_llama_server.sh builds llama-server the same way.
+# Extra CMAKE_ARGS from the environment are appended to ours.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
+LLAMA_CPP_STAMP := $(VENV)/.stamp-llama-cpp
 
 # Sockets: unit and integration tests may only reach loopback (privacy by default).
 SOCKET_FLAGS := --allow-unix-socket --allow-hosts=127.0.0.1,::1
@@ -24,7 +31,12 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.stamp-%: pyproject.toml | $(VENV)/bin/python
+$(LLAMA_CPP_STAMP): pyproject.toml scripts/install_llama_cpp.py langchain_localkit/_core/cpu.py \
+                   | $(VENV)/bin/python
+	$(BIN)/python scripts/install_llama_cpp.py
+	@touch $@
+
+$(VENV)/.stamp-%: pyproject.toml $(LLAMA_CPP_STAMP) | $(VENV)/bin/python
 	@echo "installing langchain-localkit[$*] into $(VENV) (the first run builds llama.cpp: ~6 min on 2 cores)"
 	$(BIN)/python -m pip install -q -e ".[$*]"
 	@touch $@

@@ -88,6 +88,12 @@ class LlamaCppLoadParams(BaseModel):
     """RoPE frequency scale; None or 0 takes it from the model."""
     flash_attn: bool = False
     """Use flash attention."""
+    use_extra_bufts: bool | None = None
+    """Load with llama.cpp's extra buffer types: weights repacked into CPU-specific layouts
+    (REPACK on AVX2/AVX-512/ARM, AMX tiles on Intel Xeons). None decides once per process:
+    on, unless this llama.cpp build has an AMX path that fails a one-time test decode in a
+    child process on this CPU (a known crash on virtualized Xeons: see "Segmentation fault on
+    cloud Xeons" in docs/llamacpp.md). `LOCALKIT_EXTRA_BUFTS=on|off` sets the default."""
     lora_base: str | None = None
     """Base model for a LoRA adapter."""
     lora_path: str | None = None
@@ -149,6 +155,7 @@ class LlamaCppLoadParams(BaseModel):
             "rope_freq_scale": self.rope_freq_scale or 0.0,
             "f16_kv": self.f16_kv,
             "flash_attn": self.flash_attn,
+            "use_extra_bufts": self.use_extra_bufts,
             "lora_base": self.lora_base,
             "lora_path": self.lora_path,
             "extra": tuple(sorted(extra.items())),

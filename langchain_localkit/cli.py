@@ -3,6 +3,7 @@
 localkit run "The first man on the moon was"          # the embedded default (Gemma 3 270M)
 localkit run --model path/to/model.gguf "Hello"       # any GGUF file
 localkit info path/to/model.gguf                       # what a GGUF file says about itself
+localkit doctor                                        # this CPU, the llama.cpp build, AMX
 """
 
 from __future__ import annotations
@@ -76,6 +77,46 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    import shlex
+
+    from langchain_localkit._core.cpu import build_has_amx, portable_cmake_args, read_host_cpu
+
+    if args.cmake_args:
+        sys.stdout.write(shlex.join(portable_cmake_args()) + "\n")
+        return 0
+    from langchain_localkit.engines import llamacpp_amx as amx
+    from langchain_localkit.engines.llamacpp import import_llama_cpp
+
+    out = sys.stdout
+    cpu = read_host_cpu()
+    amx_cpu = "yes" if cpu.has_amx else "no" if cpu.flags_known else "unknown"
+    out.write(f"CPU: {cpu.describe()}\nAMX on this CPU: {amx_cpu}\n")
+    llama_cpp = import_llama_cpp()
+    features = amx.build_features(llama_cpp)
+    shown = " ".join(f"{k}={v}" for k, v in features.items() if v not in ("0", ""))
+    out.write(f"{amx.llama_build_id(llama_cpp).split(';')[0]} ")
+    out.write(f"({Path(llama_cpp.__file__).parent})\n")
+    out.write(f"llama.cpp build: {shown}\n")
+    out.write(f"AMX path in this build: {'yes' if build_has_amx(features) else 'no'}\n")
+    decision = amx.decide_extra_bufts(llama_cpp=llama_cpp, refresh=args.refresh)
+    state = "on" if decision.use_extra_bufts else "OFF"
+    out.write(f"extra buffer types (weight repacking): {state} ({decision.reason})\n")
+    if decision.probe is not None:
+        probe = decision.probe
+        when = "cached" if decision.cached else "just now"
+        out.write(f"probe ({when}): {probe.verdict}, {probe.detail} [{probe.elapsed_ms:.0f} ms]\n")
+    if args.probe:
+        probe = amx.probe_extra_bufts()
+        out.write(f"probe (forced): {probe.verdict}, {probe.detail} [{probe.elapsed_ms:.0f} ms]\n")
+    if not decision.use_extra_bufts or build_has_amx(features):
+        out.write(
+            "to rebuild llama-cpp-python for this CPU without the AMX path:\n"
+            f"  {amx.rebuild_command()}\n"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `localkit` command."""
     parser = argparse.ArgumentParser(
@@ -98,6 +139,24 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", help="a GGUF file")
     info.add_argument("--all", action="store_true", help="print every metadata key")
     info.set_defaults(func=_info)
+
+    doctor = sub.add_parser(
+        "doctor", help="this CPU, the llama.cpp build, and whether weight repacking (AMX) is safe"
+    )
+    doctor.add_argument(
+        "--refresh", action="store_true", help="probe again instead of reading a cached verdict"
+    )
+    doctor.add_argument(
+        "--probe",
+        action="store_true",
+        help="run the extra-buffer-type probe even where it is not needed (about a second)",
+    )
+    doctor.add_argument(
+        "--cmake-args",
+        action="store_true",
+        help="print the CMake arguments that build llama.cpp for this CPU without AMX",
+    )
+    doctor.set_defaults(func=_doctor)
     return parser
 
 

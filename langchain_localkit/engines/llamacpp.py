@@ -35,6 +35,13 @@ from langchain_localkit._core.errors import (
 from langchain_localkit._core.gguf import GGUFInfo, read_gguf_info
 from langchain_localkit._core.models import LoadedModel, ModelCache
 from langchain_localkit._core.timings import Timings
+from langchain_localkit.engines.llamacpp_amx import (
+    decide_extra_bufts,
+    extra_bufts_override,
+    install_params_hook,
+    rebuild_command,
+    supports_extra_bufts_switch,
+)
 
 if TYPE_CHECKING:
     import llama_cpp
@@ -88,6 +95,7 @@ def import_llama_cpp() -> Any:
 
         llama_cpp.llama_log_set(_route, ctypes.c_void_p(0))
         _LOG_STATE["callback"] = _route  # keep the ctypes callback alive
+        install_params_hook(llama_cpp)
         _LOG_STATE["module"] = llama_cpp
         return llama_cpp
 
@@ -99,6 +107,8 @@ class LlamaLoadOptions:
     `n_ctx=None` means the model's training context, capped at `DEFAULT_N_CTX`. RoPE values of
     0 mean "from the model" (llama-cpp-python's convention). `f16_kv=False` asks for an F32 KV
     cache (llama.cpp's default is F16, which is what `f16_kv=True` meant).
+    `use_extra_bufts=None` lets `decide_extra_bufts` choose whether weights are repacked into
+    CPU-specific layouts (llama.cpp's extra buffer types, AMX included) when loading.
     """
 
     model_path: str
@@ -121,6 +131,7 @@ class LlamaLoadOptions:
     lora_path: str | None = None
     lora_scale: float = 1.0
     pooling_type: int | None = None
+    use_extra_bufts: bool | None = None
     extra: tuple[tuple[str, Any], ...] = ()
 
     def cache_key(self) -> tuple[Any, ...]:
@@ -309,8 +320,12 @@ class LlamaCppEngine:
             if self._entry is not None:
                 return self._entry, False
             info = read_gguf_info(self.options.model_path)
+            options = self.options
+            if options.use_extra_bufts is None:
+                decision = decide_extra_bufts(llama_cpp=import_llama_cpp())
+                options = dataclasses.replace(options, use_extra_bufts=decision.use_extra_bufts)
             entry, loaded = _CACHE.get_or_load(
-                self.options.cache_key(), functools.partial(_load_llama, self.options, info)
+                options.cache_key(), functools.partial(_load_llama, options, info)
             )
             self._entry = entry
             if loaded:
@@ -611,9 +626,16 @@ def _llama_kwargs(options: LlamaLoadOptions, info: GGUFInfo) -> dict[str, Any]:
 def _load_llama(options: LlamaLoadOptions, info: GGUFInfo) -> Any:
     llama_cpp = import_llama_cpp()
     kwargs = _llama_kwargs(options, info)
+    if options.use_extra_bufts is False and not supports_extra_bufts_switch(llama_cpp):
+        raise ModelLoadError(
+            "This llama-cpp-python has no `use_extra_bufts` switch (its llama.cpp predates "
+            "August 2025), so the model cannot load with llama.cpp's extra buffer types off. "
+            "Upgrade llama-cpp-python, or rebuild it without the AMX path:\n  " + rebuild_command()
+        )
     _RECENT_LOG.clear()
     try:
-        return llama_cpp.Llama(model_path=options.model_path, verbose=False, **kwargs)
+        with extra_bufts_override(options.use_extra_bufts):
+            return llama_cpp.Llama(model_path=options.model_path, verbose=False, **kwargs)
     except (ValueError, RuntimeError, OSError) as e:
         log = "\n".join(_RECENT_LOG)
         raise ModelLoadError(

@@ -2,10 +2,15 @@
 
 llamafile's server is llama.cpp's, so `llama-server` on a GGUF file stands in for a llamafile
 in tests (no llamafile binary needed). The binary is built from the llama.cpp sources that
-PyPI ships (vendored in the llama-cpp-python sdist), CPU only, once, and cached outside any
-checkout:
+PyPI ships (vendored in the llama-cpp-python sdist), CPU only, for this host's instruction sets
+minus llama.cpp's AMX path (which crashes on many virtualized Xeons: see
+`langchain_localkit._core.cpu`), once, and cached outside any checkout, per CPU kind:
 
-    ~/.cache/langchain-localkit/llama-server/<llama-cpp-python version>/llama-server
+    ~/.cache/langchain-localkit/llama-server/<llama-cpp-python version>-<build key>/llama-server
+
+A server binary of your own (`$LOCALKIT_LLAMA_SERVER` or `llama-server` on PATH) may have the
+AMX path: on a CPU with AMX, `LlamaServer` probes it once (cached) and adds `--no-repack` when
+it crashes.
 
 Command line:
     python -m langchain_localkit.testing.llama_server build [VERSION]   # ~5-9 min on 2 cores
@@ -26,6 +31,7 @@ import atexit
 import contextlib
 import fcntl
 import importlib.metadata
+import logging
 import os
 import shutil
 import signal
@@ -35,12 +41,29 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
 import httpx
+
+from langchain_localkit._core.cpu import (
+    BUILD_RECIPE,
+    HostCPU,
+    build_key,
+    portable_cmake_args,
+    read_host_cpu,
+)
+from langchain_localkit._core.paths import cache_dir
+from langchain_localkit.engines.llamacpp_amx import (
+    PROBE_PROMPT,
+    PROBE_TIMEOUT_S,
+    ProbeResult,
+    Verdict,
+    cached_probe,
+    probe_model_path,
+)
 
 DEFAULT_VERSION = "0.3.36"
 """The llama-cpp-python release whose vendored llama.cpp is built when none is installed."""
@@ -49,6 +72,8 @@ BINARY_ENV = "LOCALKIT_LLAMA_SERVER"
 """Environment variable naming a `llama-server` binary to use instead of the cached one."""
 
 HOST = "127.0.0.1"
+
+logger = logging.getLogger(__name__)
 
 CMAKE_FLAGS = (
     "-DCMAKE_BUILD_TYPE=Release",
@@ -64,7 +89,11 @@ CMAKE_FLAGS = (
 )
 """How `llama-server` is configured: CPU only, static (one self-contained file), no network
 libraries, no tests or examples, and no web UI (its prebuilt assets would be fetched from
-Hugging Face during the build: the build stays offline)."""
+Hugging Face during the build: the build stays offline). `portable_cmake_args()` adds the
+instruction sets (this host's, minus AMX)."""
+
+BUILD_INFO = "BUILD_INFO"
+"""A file beside each binary we build: the recipe and CMake arguments it was built with."""
 
 
 class LlamaServerError(RuntimeError):
@@ -75,14 +104,11 @@ class LlamaServerError(RuntimeError):
 # Finding and building the binary
 # --------------------------------------------------------------------------------------------
 def cache_root() -> Path:
-    """Where built binaries live: `$LOCALKIT_CACHE_DIR` or `~/.cache/langchain-localkit`."""
-    base = os.environ.get("LOCALKIT_CACHE_DIR")
-    if base:
-        root = Path(base)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        root = (Path(xdg) if xdg else Path.home() / ".cache") / "langchain-localkit"
-    return root / "llama-server"
+    """Where built binaries live: `llama-server/` in the package's cache directory.
+
+    That is `$LOCALKIT_CACHE_DIR`, else `~/.cache/langchain-localkit`.
+    """
+    return cache_dir("llama-server")
 
 
 def default_version() -> str:
@@ -93,9 +119,15 @@ def default_version() -> str:
         return DEFAULT_VERSION
 
 
-def cached_binary(version: str | None = None) -> Path:
-    """The path a build of `version` is cached at (it may not exist yet)."""
-    return cache_root() / (version or default_version()) / "llama-server"
+def cached_binary(version: str | None = None, cpu: HostCPU | None = None) -> Path:
+    """The path a build of `version` for this CPU kind is cached at (it may not exist yet).
+
+    The directory name carries a key of the build recipe, the CMake flags and the CPU: a
+    `-march=native` binary is only valid on the kind of CPU it was built on, and a build made
+    by an older recipe (say, one with the AMX path) is never picked up.
+    """
+    version = version or default_version()
+    return cache_root() / f"{version}-{build_key(version, CMAKE_FLAGS, cpu=cpu)}" / "llama-server"
 
 
 def find_llama_server(version: str | None = None) -> Path | None:
@@ -212,9 +244,8 @@ def _build(
                 raise LlamaServerError("The sdist holds no vendor/llama.cpp")
             src = sources[0].parent
             generator = ["-G", "Ninja"] if shutil.which("ninja") else []
-            _run(
-                ["cmake", "-S", str(src), "-B", str(work / "build"), *generator, *CMAKE_FLAGS], out
-            )
+            flags = [*CMAKE_FLAGS, *portable_cmake_args()]
+            _run(["cmake", "-S", str(src), "-B", str(work / "build"), *generator, *flags], out)
             started = time.monotonic()
             n = str(jobs or os.cpu_count() or 2)
             _run(
@@ -225,6 +256,10 @@ def _build(
             stage.mkdir()
             shutil.copy2(work / "build" / "bin" / "llama-server", stage / "llama-server")
             (stage / "VERSION").write_text(version + "\n")
+            (stage / BUILD_INFO).write_text(
+                f"recipe: {BUILD_RECIPE}\ncpu: {read_host_cpu().describe()}\n"
+                f"cmake: {' '.join(flags)}\n"
+            )
             os.replace(stage, dest.parent)
 
 
@@ -244,6 +279,112 @@ def ensure_llama_server(version: str | None = None, *, build: bool = False) -> P
         "`scripts/build_llama_server.sh` or `python -m langchain_localkit.testing.llama_server "
         f"build`; or set ${BINARY_ENV} to a llama-server binary."
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Is weight repacking safe for this binary on this CPU?
+# --------------------------------------------------------------------------------------------
+def is_our_build(binary: str | os.PathLike[str]) -> bool:
+    """Whether `binary` was built here by the current recipe (so it has no AMX path)."""
+    try:
+        info = (Path(binary).parent / BUILD_INFO).read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return f"recipe: {BUILD_RECIPE}" in info.splitlines()
+
+
+def probe_llama_server(
+    binary: str | os.PathLike[str], *, timeout: float = PROBE_TIMEOUT_S
+) -> ProbeResult:
+    """Start `binary` on the probe model with repacking off, then on; compare the answers.
+
+    The in-process probe's test (greedy completions of the same prompt), for a server binary.
+
+    Returns:
+        "ok", "crash" (the repacking server died by a signal), "mismatch", "timeout", or
+        "error" (the server did not work even without repacking).
+    """
+    started = time.perf_counter()
+
+    def result(verdict: Verdict, detail: str) -> ProbeResult:
+        return ProbeResult(verdict, detail, (time.perf_counter() - started) * 1e3)
+
+    outputs: dict[bool, str] = {}
+    for repack in (False, True):
+        server = LlamaServer(
+            probe_model_path(), binary=binary, n_ctx=256, repack=repack, startup_timeout=timeout
+        )
+        try:
+            server.start()
+            response = httpx.post(
+                f"{server.base_url}/completion",
+                json={"prompt": PROBE_PROMPT, "n_predict": 16, "temperature": 0.0, "top_k": 1},
+                timeout=timeout,
+            )
+            response.raise_for_status()
+            outputs[repack] = str(response.json().get("content", ""))
+        except (LlamaServerError, httpx.HTTPError, ValueError) as e:
+            process = server.process
+            code = process.wait(timeout=5) if process is not None and _exited(process) else None
+            if not repack:
+                return result("error", f"llama-server failed without repacking too: {e}")
+            if code is not None and code < 0:
+                return result("crash", f"llama-server with repacking died by {_signal(code)}")
+            if isinstance(e, httpx.TimeoutException):
+                return result("timeout", f"llama-server with repacking hung ({timeout:g} s)")
+            return result("error", f"llama-server with repacking failed: {e}")
+        finally:
+            server.stop()
+    if outputs[False] != outputs[True]:
+        return result("mismatch", f"without: {outputs[False]!r}; with: {outputs[True]!r}")
+    return result("ok", "same greedy output with and without repacking")
+
+
+def _exited(process: subprocess.Popen[bytes]) -> bool:
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=2)
+    return process.poll() is not None
+
+
+def _signal(code: int) -> str:
+    with contextlib.suppress(ValueError):
+        return signal.Signals(-code).name
+    return f"signal {-code}"
+
+
+def repack_is_safe(
+    binary: str | os.PathLike[str],
+    *,
+    cpu: HostCPU | None = None,
+    probe: Callable[[], ProbeResult] | None = None,
+    refresh: bool = False,
+) -> tuple[bool, str]:
+    """Whether `binary` may repack weights on this CPU, and why.
+
+    No probe on a CPU without AMX, nor for a binary built here (no AMX path); otherwise
+    `probe_llama_server` runs once per binary and CPU, its verdict cached on disk.
+    """
+    cpu = cpu or read_host_cpu()
+    if cpu.flags_known and not cpu.has_amx:
+        return True, "this CPU has no AMX"
+    if is_our_build(binary):
+        return True, "built here without the AMX path"
+    path = Path(binary).resolve()
+    st = path.stat()
+    identity = f"{path}:{st.st_size}:{st.st_mtime_ns}"
+    run = probe or (lambda: probe_llama_server(path))
+    outcome, cached = cached_probe("llama-server", identity, run, cpu=cpu, refresh=refresh)
+    how = "cached probe" if cached else "probe"
+    if outcome.safe:
+        return True, f"{how} passed"
+    logger.warning(
+        "%s failed a test decode with weight repacking on this CPU (%s): %s. Starting it with "
+        "--no-repack (llama.cpp's AMX path on virtualized Xeons, ggml-org/llama.cpp#20824).",
+        path,
+        cpu.describe(),
+        outcome.detail,
+    )
+    return False, f"{how} failed ({outcome.verdict})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,6 +430,8 @@ class LlamaServer:
         pooling: Embedding pooling (`--pooling`: "mean", "cls", "last", "none").
         alias: The model name the server reports (`--alias`).
         port: A fixed port (default: a free one, picked at start).
+        repack: Weight repacking (llama.cpp's extra buffer types): False passes
+            `--no-repack`; None decides with `repack_is_safe` (no cost on a CPU without AMX).
         extra_args: More command-line arguments.
         startup_timeout: Seconds to wait for `/health`.
 
@@ -311,6 +454,7 @@ class LlamaServer:
         pooling: str | None = None,
         alias: str | None = None,
         port: int | None = None,
+        repack: bool | None = None,
         extra_args: Sequence[str] = (),
         startup_timeout: float = 120.0,
     ) -> None:
@@ -322,6 +466,7 @@ class LlamaServer:
         self.embeddings = embeddings
         self.pooling = pooling
         self.alias = alias
+        self.repack = repack
         self.extra_args = tuple(extra_args)
         self.startup_timeout = startup_timeout
         self.fixed_port = port
@@ -355,6 +500,10 @@ class LlamaServer:
             cmd += ["--pooling", self.pooling]
         if self.alias:
             cmd += ["--alias", self.alias]
+        if self.repack is None:
+            self.repack = repack_is_safe(binary)[0]
+        if not self.repack:
+            cmd.append("--no-repack")
         return cmd + list(self.extra_args)
 
     def start(self, *, wait: bool = True) -> Self:
@@ -530,8 +679,11 @@ __all__ = [
     "ensure_llama_server",
     "find_llama_server",
     "free_port",
+    "is_our_build",
     "llama_server",
     "main",
+    "probe_llama_server",
+    "repack_is_safe",
 ]
 
 

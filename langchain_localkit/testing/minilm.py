@@ -153,9 +153,9 @@ def minilm_gguf_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
             `~/.cache/langchain-localkit/models`).
     """
     if cache_dir is None:
-        base = os.environ.get("LOCALKIT_CACHE_DIR")
-        root = Path(base) if base else Path.home() / ".cache" / "langchain-localkit"
-        cache_dir = root / "models"
+        from langchain_localkit._core.paths import cache_dir as package_cache
+
+        cache_dir = package_cache("models")
     path = Path(cache_dir) / FILE_NAME
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 TINY_CHAT_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
@@ -58,6 +59,9 @@ TINY_WORDS: tuple[str, ...] = (
     "north", "south", "east", "west", "user", "assistant", "system", "weather", "ok",
 )  # fmt: skip
 """The whole words the model generates (as `"▁word"` pieces: a space, then the word)."""
+
+WeightType = Literal["F32", "Q8_0", "Q4_0"]
+"""How `make_tiny_gguf` stores the weight matrices."""
 
 _CONTROL = ("<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>")
 _SPACE = "\u2581"  # SentencePiece's word-boundary marker
@@ -146,6 +150,8 @@ def make_tiny_gguf(
     n_ff: int = 128,
     context_length: int = 4096,
     name: str = "tiny-llama",
+    weight_type: WeightType = "F32",
+    ffn_weight_type: WeightType | None = None,
 ) -> Path:
     """Write a tiny llama-architecture GGUF model with seeded random weights.
 
@@ -166,13 +172,17 @@ def make_tiny_gguf(
         n_ff: Feed-forward width.
         context_length: The training context length written in the metadata.
         name: `general.name`.
+        weight_type: How the attention and feed-forward matrices are stored: "F32", or
+            quantized as "Q8_0" or "Q4_0" (the kinds llama.cpp repacks at load time, which
+            exercises its CPU-specific kernels; widths must then be multiples of 32).
+        ffn_weight_type: The same for the feed-forward matrices only (None: `weight_type`).
 
     Returns:
         The path of the written file.
 
     Raises:
         ValueError: If the sizes are not positive, `n_embd` is below 8 or is not a multiple of
-            `n_head`.
+            `n_head`, or a quantized `weight_type` meets widths that are not multiples of 32.
 
     Example:
         >>> from langchain_localkit.testing import make_tiny_gguf
@@ -194,6 +204,11 @@ def make_tiny_gguf(
         raise ValueError(f"n_embd ({n_embd}) must be at least 8")
     if n_embd % n_head:
         raise ValueError(f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
+    ffn_weight_type = ffn_weight_type or weight_type
+    if {weight_type, ffn_weight_type} != {"F32"} and (n_embd % 32 or n_ff % 32):
+        raise ValueError(
+            f"Quantized weights need n_embd ({n_embd}) and n_ff ({n_ff}) to be multiples of 32"
+        )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tokens, scores, types, tiers, _ = _vocabulary()
@@ -206,6 +221,11 @@ def make_tiny_gguf(
         return (rng.standard_normal((rows, cols)) * (gain / np.sqrt(cols))).astype(np.float32)
 
     ones = np.ones(n_embd, dtype=np.float32)
+    file_type = {
+        "F32": gguf.LlamaFileType.ALL_F32,
+        "Q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
+        "Q4_0": gguf.LlamaFileType.MOSTLY_Q4_0,
+    }[weight_type]
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".gguf.tmp")
     os.close(fd)
     try:
@@ -220,7 +240,7 @@ def make_tiny_gguf(
         w.add_layer_norm_rms_eps(1e-5)
         w.add_rope_dimension_count(n_embd // n_head)
         w.add_rope_freq_base(10000.0)
-        w.add_file_type(gguf.LlamaFileType.ALL_F32)
+        w.add_file_type(file_type)
         w.add_tokenizer_model("llama")
         w.add_token_list(tokens)
         w.add_token_scores(scores)
@@ -234,23 +254,31 @@ def make_tiny_gguf(
         if chat_template is not None:
             w.add_chat_template(chat_template)
 
+        def add_matrix(name: str, data: np.ndarray) -> None:
+            kind = ffn_weight_type if ".ffn_" in name else weight_type
+            if kind == "F32":
+                w.add_tensor(name, data)
+            else:
+                qtype = gguf.GGMLQuantizationType[kind]
+                w.add_tensor(name, gguf.quants.quantize(data, qtype), raw_dtype=qtype)
+
         embd = rng.standard_normal((n_vocab, n_embd)).astype(np.float32)
         embd[:, 0] = 4.0  # the constant bias channel
         w.add_tensor("token_embd.weight", embd)
         for i in range(n_layer):
             w.add_tensor(f"blk.{i}.attn_norm.weight", ones)
-            w.add_tensor(f"blk.{i}.attn_q.weight", rand(n_embd, n_embd, 2.0))
-            w.add_tensor(f"blk.{i}.attn_k.weight", rand(n_embd, n_embd, 2.0))
-            w.add_tensor(f"blk.{i}.attn_v.weight", rand(n_embd, n_embd))
+            add_matrix(f"blk.{i}.attn_q.weight", rand(n_embd, n_embd, 2.0))
+            add_matrix(f"blk.{i}.attn_k.weight", rand(n_embd, n_embd, 2.0))
+            add_matrix(f"blk.{i}.attn_v.weight", rand(n_embd, n_embd))
             attn_out = rand(n_embd, n_embd, 0.5)
             attn_out[0, :] = 0.0  # nothing writes into the bias channel
-            w.add_tensor(f"blk.{i}.attn_output.weight", attn_out)
+            add_matrix(f"blk.{i}.attn_output.weight", attn_out)
             w.add_tensor(f"blk.{i}.ffn_norm.weight", ones)
-            w.add_tensor(f"blk.{i}.ffn_gate.weight", rand(n_ff, n_embd))
-            w.add_tensor(f"blk.{i}.ffn_up.weight", rand(n_ff, n_embd))
+            add_matrix(f"blk.{i}.ffn_gate.weight", rand(n_ff, n_embd))
+            add_matrix(f"blk.{i}.ffn_up.weight", rand(n_ff, n_embd))
             ffn_down = rand(n_embd, n_ff, 0.5)
             ffn_down[0, :] = 0.0
-            w.add_tensor(f"blk.{i}.ffn_down.weight", ffn_down)
+            add_matrix(f"blk.{i}.ffn_down.weight", ffn_down)
         w.add_tensor("output_norm.weight", ones)
         out = rand(n_vocab, n_embd)
         out[:, 0] = np.asarray(tiers, dtype=np.float32)

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from langchain_localkit._core.cpu import BUILD_RECIPE, build_key, parse_cpuinfo
+from langchain_localkit.engines.llamacpp_amx import ProbeResult
 from langchain_localkit.testing import llama_server as ls
+from tests.unit_tests.test_cpu import EPYC, SAPPHIRE_RAPIDS
 
 
 def fake_binary(path: Path) -> Path:
@@ -20,7 +23,14 @@ def fake_binary(path: Path) -> Path:
 
 def test_cache_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LOCALKIT_CACHE_DIR", str(tmp_path))
-    assert ls.cached_binary("1.2.3") == tmp_path / "llama-server" / "1.2.3" / "llama-server"
+    path = ls.cached_binary("1.2.3")
+    assert path.parent.parent == tmp_path / "llama-server" and path.name == "llama-server"
+    # one directory per version, build recipe and CPU kind (-march=native builds do not travel)
+    assert path.parent.name == f"1.2.3-{build_key('1.2.3', ls.CMAKE_FLAGS)}"
+    assert ls.cached_binary("1.2.3") == path
+    assert ls.cached_binary("1.2.4").parent != path.parent
+    other_cpu = parse_cpuinfo(SAPPHIRE_RAPIDS, "x86_64")
+    assert ls.cached_binary("1.2.3", cpu=other_cpu).parent != path.parent
     monkeypatch.delenv("LOCALKIT_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert ls.cache_root() == tmp_path / "xdg" / "langchain-localkit" / "llama-server"
@@ -55,13 +65,56 @@ def test_command_binds_loopback_only(tmp_path: Path) -> None:
     model = tmp_path / "m.gguf"
     model.write_bytes(b"GGUF")
     binary = fake_binary(tmp_path / "llama-server")
-    server = ls.LlamaServer(model, binary=binary, n_ctx=512, embeddings=True, pooling="mean")
+    server = ls.LlamaServer(
+        model, binary=binary, n_ctx=512, embeddings=True, pooling="mean", repack=True
+    )
     cmd = server.command(12345)
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert cmd[cmd.index("--port") + 1] == "12345"
     assert "--embeddings" in cmd and cmd[cmd.index("--pooling") + 1] == "mean"
+    assert "--no-repack" not in cmd
     with pytest.raises(ls.LlamaServerError, match="not started"):
         _ = server.base_url
+
+
+def test_repack_false_passes_no_repack(tmp_path: Path) -> None:
+    binary = fake_binary(tmp_path / "llama-server")
+    assert "--no-repack" in ls.LlamaServer("m.gguf", binary=binary, repack=False).command(1)
+
+
+def test_repack_auto_runs_no_probe_on_a_cpu_without_amx(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(ls, "read_host_cpu", lambda: parse_cpuinfo(EPYC, "x86_64"))
+    monkeypatch.setattr(ls, "probe_llama_server", lambda *a, **k: pytest.fail("probed"))
+    binary = fake_binary(tmp_path / "llama-server")
+    server = ls.LlamaServer("m.gguf", binary=binary)
+    assert "--no-repack" not in server.command(1)
+    assert server.repack is True
+
+
+def test_repack_auto_probes_a_foreign_binary_on_an_amx_cpu_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LOCALKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(ls, "read_host_cpu", lambda: parse_cpuinfo(SAPPHIRE_RAPIDS, "x86_64"))
+    calls: list[Path] = []
+
+    def crashing_probe(binary: Path, **_: object) -> ProbeResult:
+        calls.append(binary)
+        return ProbeResult("crash", "died by SIGSEGV", 5.0)
+
+    monkeypatch.setattr(ls, "probe_llama_server", crashing_probe)
+    binary = fake_binary(tmp_path / "bin" / "llama-server")
+    assert "--no-repack" in ls.LlamaServer("m.gguf", binary=binary).command(1)
+    assert "--no-repack" in ls.LlamaServer("m.gguf", binary=binary).command(2)
+    assert calls == [binary.resolve()]
+    # a binary built here by the current recipe has no AMX path: no probe
+    ours = fake_binary(tmp_path / "ours" / "llama-server")
+    (ours.parent / ls.BUILD_INFO).write_text(f"recipe: {BUILD_RECIPE}\n")
+    assert ls.is_our_build(ours)
+    assert "--no-repack" not in ls.LlamaServer("m.gguf", binary=ours).command(1)
+    assert len(calls) == 1
 
 
 def test_start_reports_an_early_exit(tmp_path: Path) -> None:
@@ -70,7 +123,7 @@ def test_start_reports_an_early_exit(tmp_path: Path) -> None:
     binary = tmp_path / "llama-server"
     binary.write_text("#!/bin/sh\necho 'error: failed to load model' >&2\nexit 3\n")
     binary.chmod(0o755)
-    server = ls.LlamaServer(model, binary=binary, startup_timeout=10)
+    server = ls.LlamaServer(model, binary=binary, startup_timeout=10, repack=True)
     with pytest.raises(ls.LlamaServerError, match="exited with code 3") as caught:
         server.start()
     assert "failed to load model" in str(caught.value)
