@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_gpt4all, bench_llamacpp, bench_llamafile, bench_more
+from benchmarks import bench_cpu, bench_gpt4all, bench_llamacpp, bench_llamafile, bench_more
 from benchmarks.harness import RESULTS, ScenarioResult, machine, print_table, save
 
 
@@ -59,6 +59,11 @@ def targets(results: list[ScenarioResult]) -> list[tuple[str, str, bool]]:
                         evaluated <= new,
                     )
                 )
+            if "probe_ms_median" in row:
+                ms = row["probe_ms_median"]
+                out.append(("extra-buffer-type probe (once) < 5 s", f"{ms:.0f} ms", ms < 5000))
+                us = row["decision_without_probe_us"]
+                out.append(("decision without a probe < 1 ms", f"{us:.0f} us", us < 1000))
             if row.get("module") == "langchain_localkit":
                 ms = row["median_ms"]
                 out.append(("import langchain_localkit < 150 ms", f"{ms:.1f} ms", ms < 150))
@@ -136,6 +141,8 @@ def main() -> None:
         add(bench_llamacpp.stream_scenario(path, tokens=tokens, rounds=args.rounds))
     add(bench_llamacpp.chat_stream_scenario(gemma, tokens=args.tokens, rounds=args.rounds))
     add(bench_llamacpp.load_once_scenario(gemma))
+    add(bench_cpu.probe_scenario())
+    add(bench_cpu.repack_scenario(gemma, tokens=args.tokens, rounds=args.rounds))
     add(bench_more.prefix_reuse_scenario(gemma))
     shared = max(args.shared_cpu_rounds, args.rounds)
     for r in bench_llamafile.run(gemma, tiny, tokens=args.tokens, rounds=shared):

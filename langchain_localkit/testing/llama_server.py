@@ -430,8 +430,9 @@ class LlamaServer:
         pooling: Embedding pooling (`--pooling`: "mean", "cls", "last", "none").
         alias: The model name the server reports (`--alias`).
         port: A fixed port (default: a free one, picked at start).
-        repack: Weight repacking (llama.cpp's extra buffer types): False passes
-            `--no-repack`; None decides with `repack_is_safe` (no cost on a CPU without AMX).
+        repack: Weight repacking (llama.cpp's extra buffer types): True passes `--repack`,
+            False `--no-repack`; None decides with `repack_is_safe` (no cost on a CPU without
+            AMX) and passes `--no-repack` only when repacking is not safe.
         extra_args: More command-line arguments.
         startup_timeout: Seconds to wait for `/health`.
 
@@ -467,6 +468,7 @@ class LlamaServer:
         self.pooling = pooling
         self.alias = alias
         self.repack = repack
+        self._repack_ok: bool | None = None
         self.extra_args = tuple(extra_args)
         self.startup_timeout = startup_timeout
         self.fixed_port = port
@@ -500,11 +502,16 @@ class LlamaServer:
             cmd += ["--pooling", self.pooling]
         if self.alias:
             cmd += ["--alias", self.alias]
-        if self.repack is None:
-            self.repack = repack_is_safe(binary)[0]
-        if not self.repack:
+        if self.repack:
+            cmd.append("--repack")
+        elif self.repack is False or not self._auto_repack(binary):
             cmd.append("--no-repack")
         return cmd + list(self.extra_args)
+
+    def _auto_repack(self, binary: str | os.PathLike[str]) -> bool:
+        if self._repack_ok is None:
+            self._repack_ok = repack_is_safe(binary)[0]
+        return self._repack_ok
 
     def start(self, *, wait: bool = True) -> Self:
         """Launch the server and (by default) wait until it has loaded the model.

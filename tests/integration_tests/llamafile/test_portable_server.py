@@ -77,6 +77,27 @@ def test_our_build_repacks_without_a_probe(server_binary: Path) -> None:
     assert "--no-repack" not in LlamaServer("m.gguf", binary=server_binary).command(1)
 
 
+def _repacked(server: LlamaServer) -> bool:
+    assert server.log_path is not None
+    log = server.log_path.read_text(errors="replace")
+    assert "model buffer size" in log  # the load was logged at all
+    return "CPU_REPACK model buffer" in log
+
+
+@pytest.mark.parametrize("repack", [False, True])
+def test_repack_reaches_the_server(server_binary: Path, repack: bool) -> None:
+    probe_gguf = amx.probe_model_path()  # Q4_0 weights: repacked on AVX2/AVX-512 and ARM
+    server = LlamaServer(
+        probe_gguf, binary=server_binary, n_ctx=256, repack=repack, extra_args=["-lv", "4"]
+    )
+    with server:
+        assert _complete(server)
+        repacked = _repacked(server)
+    if repack and not repacked:
+        pytest.skip("this CPU has no repacking kernel for Q4_0")
+    assert repacked is repack
+
+
 def test_no_repack_serves(tiny_gguf_path: Path, server_binary: Path) -> None:
     server = LlamaServer(tiny_gguf_path, binary=server_binary, n_ctx=512, repack=False)
     assert "--no-repack" in server.command(1)
