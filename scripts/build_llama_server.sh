@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build llama.cpp's `llama-server` from the llama.cpp sources that PyPI ships (vendored in the
-# llama-cpp-python sdist), CPU only, static, and cache it outside the checkout:
+# llama-cpp-python sdist), CPU only, static, for this host's instruction sets minus llama.cpp's
+# AMX path (it segfaults on many virtualized Sapphire/Granite Rapids Xeons; see the Makefile),
+# and cache it outside the checkout, one build per version, recipe and CPU kind:
 #
-#   ~/.cache/langchain-localkit/llama-server/<version>/llama-server
+#   ~/.cache/langchain-localkit/llama-server/<version>-<build key>/llama-server
 #
 # Usage:
 #   scripts/build_llama_server.sh            # version: the installed llama-cpp-python (else 0.3.36)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
 import pytest
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from langchain_localkit.chat_models.llamafile import ChatLlamafile
 from langchain_localkit.testing.llama_server import LlamaServer
@@ -99,6 +100,36 @@ def test_json_mode_is_json_or_an_explicit_truncation_error(tiny_server: LlamaSer
             assert out["raw"].response_metadata["finish_reason"] == "length"
             assert out["parsed"] is None
     assert complete >= 1
+
+
+class Joke(TypedDict):
+    """Joke to tell user."""
+
+    setup: Annotated[str, ..., "question to set up a joke"]
+    punchline: Annotated[str, ..., "answer to resolve the joke"]
+
+
+def test_gemma_free_text_structured_output_over_ten_seeds(gemma_server: LlamaServer) -> None:
+    """The standard suite's Joke on a real model, as a rate over seeds, not one seed's luck.
+
+    Under llama-server's JSON-schema grammar Gemma 3 270M (a base model) loops inside a
+    free-text field on about 5 % of seeds (3 of 80 measured, repacking on and off), and which
+    seeds do depends on the host's CPU kernels. So: 7 of 10 seeds at least, and a run that does
+    not complete ends in the explicit truncation error, never in a half-parsed object.
+    """
+    complete = 0
+    for seed in range(10):
+        chat = ChatLlamafile(base_url=gemma_server.base_url, max_tokens=128, seed=seed)
+        out = chat.with_structured_output(Joke, include_raw=True).invoke(
+            "Tell me a joke about cats."
+        )
+        if out["parsing_error"] is None:
+            assert set(out["parsed"]) == {"setup", "punchline"}
+            complete += 1
+        else:
+            assert out["raw"].response_metadata["finish_reason"] == "length"
+            assert out["parsed"] is None
+    assert complete >= 7
 
 
 async def test_async_tools_and_stream(tiny_server: LlamaServer) -> None:

@@ -17,11 +17,17 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from langchain_localkit.chat_models.llamafile import ChatLlamafile
 from langchain_localkit.testing.llama_server import LlamaServer
-from tests.integration_tests._tiny_xfails import TinyModelXfails
+from tests.integration_tests._tiny_xfails import SCHEMA_TYPES, TinyModelXfails
 from tests.integration_tests.llamafile import _servers
 from tests.models import chat_test_model
 
 SMALL_BASE = "needs instruction following beyond Gemma 3 270M, a small base model"
+LOOPS = (
+    "Gemma 3 270M (a base model) loops inside a free-text field on about 5 % of seeds under "
+    "llama-server's JSON-schema grammar (3 of 80 measured, repacking on and off), and which "
+    "seeds loop depends on the host's CPU kernels, so no fixed seed passes on every host; "
+    "test_chat_llamafile.py checks the rate over ten seeds instead"
+)
 
 
 class _Base(ChatModelIntegrationTests):
@@ -73,7 +79,21 @@ class TestChatLlamafileGemma(_Base):
     def test_agent_loop(self, model: BaseChatModel) -> None:
         super().test_agent_loop(model)
 
-    @pytest.mark.xfail(reason=SMALL_BASE + ": with seed 7 it does not end the free-text field")
+    @pytest.mark.xfail(reason=LOOPS)
+    @SCHEMA_TYPES
+    def test_structured_output(self, model: BaseChatModel, schema_type: Any) -> None:
+        super().test_structured_output(model, schema_type)
+
+    @pytest.mark.xfail(reason=LOOPS)
+    @SCHEMA_TYPES
+    async def test_structured_output_async(self, model: BaseChatModel, schema_type: Any) -> None:
+        await super().test_structured_output_async(model, schema_type)
+
+    @pytest.mark.xfail(reason=LOOPS)
+    def test_structured_output_pydantic_2_v1(self, model: BaseChatModel) -> None:
+        super().test_structured_output_pydantic_2_v1(model)
+
+    @pytest.mark.xfail(reason=LOOPS)
     def test_structured_output_optional_param(self, model: BaseChatModel) -> None:
         super().test_structured_output_optional_param(model)
 
