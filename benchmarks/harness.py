@@ -165,11 +165,14 @@ def print_table(result: ScenarioResult) -> None:
 def machine() -> dict[str, Any]:
     import os
 
+    from langchain_localkit._core.cpu import read_host_cpu
+
     return {
         "cores": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "processor": platform.processor(),
+        "cpu": read_host_cpu().describe(),
     }
 
 

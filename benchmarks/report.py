@@ -27,8 +27,8 @@ def markdown(payload: dict[str, Any]) -> str:
     """The Markdown of one saved run (`harness.save`'s JSON)."""
     lines = [
         "| scenario | contender | decode tok/s, median [min-max] | ratio | med/med | +TTFT ms "
-        "| CPU us/tok |",
-        "|---|---|---|---|---|---|---|",
+        "| prompt tok/s | CPU us/tok |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     others: list[str] = []
     for scenario in payload["scenarios"]:
@@ -42,10 +42,12 @@ def markdown(payload: dict[str, Any]) -> str:
             spread = f"{d['median']:.1f} [{d['min']:.1f}-{d['max']:.1f}]"
             ratio, of_medians = row["decode_ratio"], row.get("ratio_of_medians")
             cpu = row.get("cpu_us_per_token", {}).get("median")
+            prompt = row.get("prompt_tps", {}).get("median")
             figures = [
                 _fixed(ratio, "{:.3f}"),
                 _fixed(of_medians, "{:.3f}"),
                 _fixed(row["ttft_overhead_ms"], "{:+.2f}"),
+                _fixed(prompt, "{:.0f}"),
                 _fixed(cpu, "{:.1f}"),
             ]
             lines.append(f"| {name} | {row['contender']} | {spread} | {' | '.join(figures)} |")
@@ -58,6 +60,7 @@ def markdown(payload: dict[str, Any]) -> str:
     head = (
         f"{machine.get('cores')} cores, {machine.get('platform')}, Python {machine.get('python')}, "
         f"{payload.get('time')}, {payload.get('wall_s', 0) / 60:.1f} min"
+        + (f"\n\nCPU: {machine['cpu']}" if machine.get("cpu") else "")
     )
     return "\n".join([head, "", *lines, "", *others, "", "Targets:", "", *targets]) + "\n"
 

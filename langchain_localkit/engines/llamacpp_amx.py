@@ -413,10 +413,10 @@ def _warn(decision: ExtraBuftsDecision, cpu: HostCPU) -> None:
         "llama.cpp's extra buffer types failed a test decode on this CPU (%s): %s. Models load "
         "with use_extra_bufts=False. This is llama.cpp's AMX path on virtualized Sapphire/"
         "Granite Rapids hosts (ggml-org/llama.cpp#20824). Cost: weight repacking is off too, "
-        "so prompt evaluation of quantized models is slower (decoding about the same; "
-        "docs/llamacpp.md has the figures). To keep it, rebuild llama-cpp-python without "
-        "AMX:\n  %s\n`localkit doctor` shows this report; use_extra_bufts=True or %s=on "
-        "overrides it.",
+        "so prompt evaluation may be slower, by how much depends on the CPU and the "
+        "quantization (decoding about the same; docs/llamacpp.md has figures). To keep it, "
+        "rebuild llama-cpp-python without AMX:\n  %s\n`localkit doctor` shows this report; "
+        "use_extra_bufts=True or %s=on overrides it.",
         cpu.describe(),
         probe.detail,
         rebuild_command(),

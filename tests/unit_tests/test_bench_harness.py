@@ -35,5 +35,5 @@ def test_paired_ratios_cpu_per_token_and_report() -> None:
     }
     text = markdown(payload)
     assert "| scenario A | localkit Face.stream | 67.5 [45.0-90.0] | 0.909 |" in text
-    assert "| +2.00 | 50.0 |" in text
+    assert "| +2.00 | 0 | 50.0 |" in text  # +TTFT, prompt tok/s (none here), CPU us/tok
     assert "- [MISSED] face >= 0.98 of raw: 0.909" in text

@@ -217,3 +217,39 @@ def test_amx_instructions_are_found_in_code_that_has_them(tmp_path: Path) -> Non
     src.write_text("void g(float *x) { x[0] += 1.0f; }\n")
     subprocess.run([compiler, "-O2", "-c", str(src), "-o", str(plain)], check=True)
     assert amx_instructions(plain) == 0
+
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install_llama_cpp.py"
+
+
+def test_install_script_prints_our_args_then_the_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Makefile's llama-cpp-python build: base args, native minus AMX, then $CMAKE_ARGS."""
+    import os
+    import sys
+
+    env = dict(os.environ, CMAKE_ARGS="-DGGML_CUDA=on '-DEXTRA=a b'")
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--print-cmake-args"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    args = shlex.split(done.stdout)
+    assert args[:2] == ["-DLLAVA_BUILD=OFF", "-DLLAMA_BUILD_TESTS=OFF"]
+    assert args[-2:] == ["-DGGML_CUDA=on", "-DEXTRA=a b"]  # the user's come last and win
+    if cpu_mod.read_host_cpu().is_x86:
+        assert "-DGGML_NATIVE=OFF" in args
+        assert any(a.startswith("-DCMAKE_C_FLAGS=-march=native") for a in args)
+
+
+def test_install_script_reads_the_pin_from_pyproject() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("install_llama_cpp", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    version = module.pinned_version()
+    pyproject = (SCRIPT.parents[1] / "pyproject.toml").read_text()
+    assert f'"llama-cpp-python=={version}"' in pyproject
