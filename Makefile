@@ -41,9 +41,10 @@ $(VENV)/.stamp-%: pyproject.toml $(LLAMA_CPP_STAMP) | $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e ".[$*]"
 	@touch $@
 
-## demo: stream a completion from the embedded default model (Gemma 3 270M) with a timing report
+## demo: a completion from the embedded base model (Gemma 3 270M) with llama.cpp's timing report, then a chat turn with the embedded instruct model (SmolLM2-135M-Instruct)
 demo: $(VENV)/.stamp-demo
 	$(BIN)/localkit run "The first man on the moon was"
+	$(BIN)/localkit chat "What is the capital of France? Answer in one sentence."
 
 ## test: lint, unit tests (no network) and integration tests on real runtimes and real GGUF files
 test tests: $(VENV)/.stamp-test

@@ -201,8 +201,9 @@ class LlamaCppParams(LlamaCppLoadParams):
     """Min-p sampling."""
     typical_p: float = Field(default=1.0, gt=0.0, le=1.0)
     """Locally typical sampling (1: off)."""
-    repeat_penalty: float = Field(default=1.1, ge=0.0)
-    """Penalty for repeated tokens (1: off)."""
+    repeat_penalty: float = Field(default=1.0, ge=0.0)
+    """Penalty for repeated tokens (1: off, llama.cpp's and llama-cpp-python's default, so
+    greedy output equals theirs; community `LlamaCpp` used 1.1)."""
     frequency_penalty: float = 0.0
     """OpenAI-style frequency penalty."""
     presence_penalty: float = 0.0

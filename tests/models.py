@@ -24,6 +24,14 @@ def gemma_path() -> Path:
     return gemma_model_path()
 
 
+@functools.cache
+def smollm2_path() -> Path:
+    """SmolLM2-135M-Instruct from the demo extra (a real instruct model with a template)."""
+    from langchain_localkit._core.default_model import smollm2_model_path
+
+    return smollm2_model_path()
+
+
 def chat_test_model() -> Path | None:
     """A bigger chat model for the standard suite, from LOCALKIT_CHAT_TEST_MODEL (optional)."""
     value = os.environ.get("LOCALKIT_CHAT_TEST_MODEL")

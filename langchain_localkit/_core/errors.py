@@ -7,6 +7,7 @@ Each message says what happened and what to do about it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -53,7 +54,44 @@ class UnsupportedArchitectureError(ModelFileError, ValueError):
 
 
 class ModelLoadError(LocalKitError, RuntimeError):
-    """The runtime failed to load a model file that looked valid."""
+    """The runtime failed to load a model file that looked valid.
+
+    Attributes:
+        path: The model file, when known.
+        reason: The runtime's own reason (e.g. "unknown pre-tokenizer type: 'smollm'"), when it
+            gave one.
+    """
+
+    def __init__(
+        self, message: str, path: str | Path | None = None, reason: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+        self.reason = reason
+
+
+_LOAD_ERROR = re.compile(r"error loading model: (.+)$", re.MULTILINE)
+
+
+def llama_cpp_load_reason(log: str) -> str | None:
+    r"""llama.cpp's own reason for a failed load, found in its log (None if it gave none).
+
+    Example:
+        >>> llama_cpp_load_reason(
+        ...     "llama_model_load: error loading model: error loading model vocabulary: "
+        ...     "unknown pre-tokenizer type: 'smollm'
+    llama_load_model_from_file: failed"
+        ... )
+        "error loading model vocabulary: unknown pre-tokenizer type: 'smollm'"
+    """
+    found = _LOAD_ERROR.findall(log)
+    if found:
+        return str(found[-1]).strip()
+    for line in log.splitlines():
+        low = line.lower()
+        if ("error" in low or "failed" in low) and "failed to load lib" not in low:
+            return line.strip()
+    return None
 
 
 class RuntimeNotInstalledError(LocalKitError, ImportError):

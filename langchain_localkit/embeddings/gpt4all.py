@@ -11,26 +11,27 @@ from typing import Any, Literal
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from langchain_localkit._core.errors import ModelLoadError
 from langchain_localkit._core.gguf import check_model_path, read_gguf_info
 from langchain_localkit._core.models import LoadedModel, ModelCache
-from langchain_localkit.engines.gpt4all import check_architecture, import_gpt4all
+from langchain_localkit.engines.gpt4all import check_architecture, import_gpt4all, load_or_raise
 
 _CACHE: ModelCache[Any] = ModelCache()
 
 
 def _load(path: Path, n_threads: int | None, device: str | None) -> Any:
     gpt4all = import_gpt4all()
-    try:
-        return gpt4all.Embed4All(
+    return load_or_raise(
+        lambda: gpt4all.Embed4All(
             path.name,
             model_path=str(path.parent),
             allow_download=False,
             n_threads=n_threads,
             device=device,
-        )
-    except (RuntimeError, ValueError) as e:
-        raise ModelLoadError(f"gpt4all could not load the embedding model {path}: {e}") from e
+        ),
+        path,
+        lambda built: built.gpt4all.model,
+        "embedding model",
+    )
 
 
 class GPT4AllEmbeddings(BaseModel, Embeddings):

@@ -14,26 +14,34 @@ file name, and nothing is fetched (the bindings would otherwise fetch their mode
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import logging
+import os
 import queue
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_localkit._core.errors import (
     ContextOverflowError,
     ModelLoadError,
     RuntimeNotInstalledError,
     UnsupportedArchitectureError,
+    llama_cpp_load_reason,
 )
 from langchain_localkit._core.gguf import GGUFInfo, check_model_path, read_gguf_info
 from langchain_localkit._core.models import LoadedModel, ModelCache
 from langchain_localkit._core.timings import Timings
 from langchain_localkit.engines.llamacpp import GenerationInfo
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -133,10 +141,79 @@ class GPT4AllSampling:
 _CACHE: ModelCache[Any] = ModelCache()
 
 
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[Callable[[], str]]:
+    """Everything written to the process's stderr (fd 2, C code included) inside the block.
+
+    The bindings' llama.cpp reports why a model did not load only there.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+
+        def text() -> str:
+            sink.flush()
+            sink.seek(0)
+            return sink.read().decode("utf-8", errors="replace")
+
+        try:
+            yield text
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def load_or_raise(make: Callable[[], T], path: Path, llmodel: Callable[[T], Any], what: str) -> T:
+    """Load with `make()`; a load the bindings report as failed raises instead of returning.
+
+    gpt4all 2.8.2 ignores its own "model not loaded" status: a file its llama.cpp cannot read
+    (an unknown pre-tokenizer, a damaged tensor) gives an object that answers every prompt
+    with an empty string. Here that is a `ModelLoadError` naming the file, the runtime's
+    reason (read from what it printed) and what to do.
+
+    Args:
+        make: Builds the bindings' object.
+        path: The model file (for the message).
+        llmodel: The bindings' `LLModel` of what `make` built.
+        what: "model" or "embedding model" (for the message).
+    """
+    pyllmodel = importlib.import_module("gpt4all._pyllmodel")
+    with _stderr_captured() as printed:
+        try:
+            built = make()
+        except (RuntimeError, ValueError) as e:
+            reason = f"{e}; {llama_cpp_load_reason(printed()) or 'no reason printed'}"
+            raise ModelLoadError(_load_message(path, reason, what), path, reason) from e
+        log = printed()
+    model = llmodel(built)
+    if not pyllmodel.llmodel.llmodel_isModelLoaded(model.model):
+        with contextlib.suppress(Exception):
+            model.close()
+        reason = llama_cpp_load_reason(log) or "the bindings printed no reason"
+        raise ModelLoadError(_load_message(path, reason, what), path, reason)
+    if log:
+        sys.stderr.write(log)  # nothing the bindings said is lost
+    return built
+
+
+def _load_message(path: Path, reason: str, what: str) -> str:
+    advice = (
+        "Use `LlamaCppEmbeddings` (a current llama.cpp) for this model."
+        if what == "embedding model"
+        else "Use `LlamaCpp` / `ChatLlamaCpp` (a current llama.cpp) for this model."
+    )
+    return (
+        f"gpt4all could not load the {what} {path}: {reason}. Either the file is damaged, or "
+        f"it needs a newer llama.cpp than gpt4all 2.8.2's (July 2024), which does not know "
+        f"newer tokenizers and architectures. {advice}"
+    )
+
+
 def _load(options: GPT4AllLoadOptions, path: Path) -> Any:
     gpt4all = import_gpt4all()
-    try:
-        model = gpt4all.GPT4All(
+    return load_or_raise(
+        lambda: gpt4all.GPT4All(
             path.name,
             model_path=str(path.parent),
             allow_download=options.allow_download,
@@ -145,13 +222,11 @@ def _load(options: GPT4AllLoadOptions, path: Path) -> Any:
             n_ctx=options.n_ctx,
             ngl=options.ngl,
             verbose=False,
-        )
-    except (RuntimeError, ValueError) as e:
-        raise ModelLoadError(
-            f"gpt4all could not load {path}: {e}. The file looked like a valid GGUF; "
-            "try `LlamaCpp` (a current llama.cpp) or a smaller `n_ctx`."
-        ) from e
-    return model
+        ),
+        path,
+        lambda built: built.model,
+        "model",
+    )
 
 
 def _held_back(text: str, stops: Sequence[str]) -> int:

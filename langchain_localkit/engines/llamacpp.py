@@ -31,6 +31,7 @@ from langchain_localkit._core.errors import (
     ContextOverflowError,
     ModelLoadError,
     RuntimeNotInstalledError,
+    llama_cpp_load_reason,
 )
 from langchain_localkit._core.gguf import GGUFInfo, read_gguf_info
 from langchain_localkit._core.models import LoadedModel, ModelCache
@@ -155,7 +156,7 @@ class SamplingParams:
     top_k: int = 40
     min_p: float = 0.05
     typical_p: float = 1.0
-    repeat_penalty: float = 1.1
+    repeat_penalty: float = 1.0
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
     mirostat_mode: int = 0
@@ -468,7 +469,9 @@ class LlamaCppEngine:
                         break
             finally:
                 gen.close()
-            tail = pending + decode(b"", final=True)
+            # The bytes of a character cut off by max_tokens are dropped, not shown as U+FFFD:
+            # llama-cpp-python and llama-server's stream end the same way.
+            tail = pending
             if tail and finish != "cancelled":
                 yield tail
             end = time.perf_counter()
@@ -638,11 +641,15 @@ def _load_llama(options: LlamaLoadOptions, info: GGUFInfo) -> Any:
             return llama_cpp.Llama(model_path=options.model_path, verbose=False, **kwargs)
     except (ValueError, RuntimeError, OSError) as e:
         log = "\n".join(_RECENT_LOG)
+        reason = llama_cpp_load_reason(log)
         raise ModelLoadError(
             f"llama.cpp could not load {options.model_path} "
-            f"(architecture {info.architecture!r}, GGUF v{info.version}): {e}. "
-            "Check that this llama-cpp-python build supports the architecture and that the file "
-            "is not damaged." + (f"\nllama.cpp said:\n{log}" if log else "")
+            f"(architecture {info.architecture!r}, GGUF v{info.version}): "
+            f"{reason or e}. Check that this llama-cpp-python build supports the architecture "
+            "and that the file is not damaged (a newer llama-cpp-python may know it)."
+            + (f"\nllama.cpp said:\n{log}" if log else ""),
+            options.model_path,
+            reason,
         ) from e
 
 

@@ -881,7 +881,12 @@ class LlamafileEngine:
             )
         elapsed = (time.perf_counter() - start) * 1e3
         info = generation_from_final(result, model_name=model_name, total_ms=elapsed)
-        return str(result.get("content") or ""), info
+        text = str(result.get("content") or "")
+        if info.finish_reason == "length":
+            # the bytes of a character cut off by n_predict arrive as U+FFFD; the server's own
+            # chat endpoint drops them (and so does its stream, and llama-cpp-python)
+            text = text.rstrip("\ufffd")
+        return text, info
 
     def _final(
         self, event: Mapping[str, Any], model_name: str, start: float, first: float | None

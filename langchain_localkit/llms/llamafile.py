@@ -164,8 +164,9 @@ class LlamafileParams(LlamafileConnection):
     """Drop tokens less likely than this fraction of the most likely one."""
     typical_p: float = Field(default=1.0, gt=0.0, le=1.0)
     """Locally typical sampling (1: off)."""
-    repeat_penalty: float = Field(default=1.1, ge=0.0)
-    """Penalty for repeated tokens (1: off)."""
+    repeat_penalty: float = Field(default=1.0, ge=0.0)
+    """Penalty for repeated tokens (1: off, llama-server's default, so the server answers as
+    it does to any other client; community `Llamafile` used 1.1)."""
     repeat_last_n: int = Field(default=64, ge=-1)
     """Tokens considered by the repeat penalty (0: off, -1: the whole context)."""
     presence_penalty: float = 0.0

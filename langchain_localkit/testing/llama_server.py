@@ -55,6 +55,7 @@ from langchain_localkit._core.cpu import (
     portable_cmake_args,
     read_host_cpu,
 )
+from langchain_localkit._core.errors import llama_cpp_load_reason
 from langchain_localkit._core.paths import cache_dir
 from langchain_localkit.engines.llamacpp_amx import (
     PROBE_PROMPT,
@@ -568,8 +569,13 @@ class LlamaServer:
                 assert self.process is not None
                 code = self.process.poll()
                 if code is not None:
+                    tail = self.log_tail(40)
+                    reason = llama_cpp_load_reason(tail)
+                    what = f": {reason}" if reason else ""
                     raise LlamaServerError(
-                        f"llama-server exited with code {code} while starting:\n{self.log_tail()}"
+                        f"llama-server exited with code {code} while starting on "
+                        f"{self.model_path}{what}. Check that this llama.cpp supports the model "
+                        f"and that the file is not damaged. Its log ends:\n{tail}"
                     )
                 with contextlib.suppress(httpx.TransportError):
                     if client.get(url).status_code == 200:

@@ -16,7 +16,7 @@ from langchain_localkit.testing.llama_server import (
     ensure_llama_server,
     find_llama_server,
 )
-from tests.models import gemma_path, tiny_path
+from tests.models import gemma_path, smollm2_path, tiny_path
 
 _LOCK = threading.Lock()
 _RUNNING: dict[str, LlamaServer] = {}
@@ -34,6 +34,11 @@ def _spec(name: str) -> LlamaServer:
         return LlamaServer(tiny_path(), binary=binary(), n_ctx=2048, threads=2)
     if name == "gemma":
         return LlamaServer(gemma_path(), binary=binary(), n_ctx=4096, threads=2)
+    if name == "smollm2":
+        # --jinja: the server renders chats with the GGUF's own template (as it does by default)
+        return LlamaServer(
+            smollm2_path(), binary=binary(), n_ctx=4096, threads=2, extra_args=["--jinja"]
+        )
     if name == "embeddings":
         return LlamaServer(
             tiny_path(), binary=binary(), n_ctx=512, embeddings=True, pooling="mean", threads=2
@@ -42,7 +47,7 @@ def _spec(name: str) -> LlamaServer:
 
 
 def server(name: str) -> LlamaServer:
-    """The shared server `name` ("tiny", "gemma", "embeddings"), started on first use."""
+    """The shared server `name` ("tiny", "gemma", "smollm2", "embeddings"), started on first use."""
     with _LOCK:
         running = _RUNNING.get(name)
         if running is None or running.process is None or running.process.poll() is not None:

@@ -32,6 +32,15 @@ def gemma_server() -> LlamaServer:
 
 
 @pytest.fixture(scope="session")
+def smollm2_server() -> LlamaServer:
+    """llama-server on SmolLM2-135M-Instruct (a real instruct model with its own template)."""
+    try:
+        return _servers.server("smollm2")
+    except ImportError as e:
+        pytest.skip(f"SmolLM2-135M-Instruct is not installed: {e}")
+
+
+@pytest.fixture(scope="session")
 def embedding_server() -> LlamaServer:
     """llama-server in embedding mode (`--embeddings --pooling mean`) on the tiny GGUF."""
     return _servers.server("embeddings")
