@@ -17,6 +17,7 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from langchain_localkit.chat_models.llamafile import ChatLlamafile
 from langchain_localkit.testing.llama_server import LlamaServer
+from tests.integration_tests._smollm2_xfails import SMALL_INSTRUCT, SmolLM2Xfails
 from tests.integration_tests._tiny_xfails import SCHEMA_TYPES, TinyModelXfails
 from tests.integration_tests.llamafile import _servers
 from tests.models import chat_test_model
@@ -24,7 +25,8 @@ from tests.models import chat_test_model
 SMALL_BASE = "needs instruction following beyond Gemma 3 270M, a small base model"
 LOOPS = (
     "Gemma 3 270M (a base model) loops inside a free-text field on about 5 % of seeds under "
-    "llama-server's JSON-schema grammar (3 of 80 measured, repacking on and off), and which "
+    "llama-server's JSON-schema grammar (3 of 80 measured with repeat_penalty 1.1, repacking on "
+    "and off), and which "
     "seeds loop depends on the host's CPU kernels, so no fixed seed passes on every host; "
     "test_chat_llamafile.py checks the rate over ten seeds instead"
 )
@@ -57,7 +59,13 @@ class TestChatLlamafileTiny(TinyModelXfails, _Base):
 class TestChatLlamafileGemma(_Base):
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"base_url": _servers.url("gemma"), "max_tokens": 128, "seed": 7}
+        # as the in-process Gemma suite: a repeat penalty keeps a base model out of loops
+        return {
+            "base_url": _servers.url("gemma"),
+            "max_tokens": 128,
+            "seed": 7,
+            "repeat_penalty": 1.1,
+        }
 
     @pytest.mark.xfail(reason=SMALL_BASE)
     def test_tool_calling(self, model: BaseChatModel) -> None:
@@ -111,3 +119,25 @@ class TestChatLlamafileBigger(_Base):
             _bigger["server"] = LlamaServer(path, binary=_servers.binary(), n_ctx=4096).start()
             _servers._RUNNING["bigger"] = _bigger["server"]
         return {"base_url": _bigger["server"].base_url, "max_tokens": 256, "seed": 7}
+
+
+class TestChatLlamafileSmolLM2(SmolLM2Xfails, _Base):
+    """SmolLM2-135M-Instruct on llama-server: a real instruct model with its own template."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        # greedy, so what passes does not depend on one host's sampled continuation; a repeat
+        # penalty keeps a 135M model out of loops inside JSON strings
+        return {
+            "base_url": _servers.url("smollm2"),
+            "max_tokens": 256,
+            "temperature": 0,
+            "repeat_penalty": 1.1,
+        }
+
+    @pytest.mark.xfail(
+        reason=SMALL_INSTRUCT + "; under llama-server's JSON grammar (not llama-cpp-python's, "
+        "as in process) its free JSON uses keys of its own ('title') instead of the asked ones"
+    )
+    def test_json_mode(self, model: BaseChatModel) -> None:
+        super().test_json_mode(model)
