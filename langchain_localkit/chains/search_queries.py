@@ -26,6 +26,10 @@ sentence end (so a model cannot ramble into a numbered list of its own)."""
 
 _QUESTIONS_MAX_TOKENS = 320  # room for three 20-word questions; a ramble is cut and drawn again
 
+RECIPE_REPEAT_PENALTY = 1.1
+"""The repeat penalty the recipe asks of llama.cpp faces unless their `repeat_penalty` was set:
+without one (llama.cpp's default), a small model writes the same question three times."""
+
 _NUMBERING = re.compile(
     r"^\s*(?:\d+\s*[.):-]|[-*\u2022]|(?:q|question|query|search query)\s*\d*\s*[:.)-])?\s*",
     re.IGNORECASE,
@@ -113,10 +117,11 @@ def search_queries_chain(
     runtimes and the chat wording for chat models. Models that take a llama.cpp grammar
     (`LlamaCpp`, `ChatLlamaCpp`, `Llamafile`, `ChatLlamafile`) are constrained to exactly
     three numbered questions (a reply that rambles past its token budget is drawn again with
-    another seed). Other models' replies are parsed tolerantly (numbering, bullets, quotes and
-    preambles are stripped) and the model is asked again when fewer than three questions come
-    back. The result is always three real questions from the model, or an error: never a
-    padded or invented list.
+    another seed), with a repeat penalty of 1.1 unless the model sets its own (three different
+    questions are the point; llama.cpp's default is no penalty). Other models' replies are
+    parsed tolerantly (numbering, bullets, quotes and preambles are stripped) and the model is
+    asked again when fewer than three questions come back. The result is always three real
+    questions from the model, or an error: never a padded or invented list.
 
     Args:
         llm: Any LangChain LLM or chat model.
@@ -151,12 +156,16 @@ def search_queries_chain(
         )
     constrained = grammar_ok if constrain is None else constrain
     chosen = prompt if prompt is not None else _default_prompt(llm)
-    seed = getattr(unwrap(llm), "seed", None)
+    inner = unwrap(llm)
+    seed = getattr(inner, "seed", None)
+    penalty_set = "repeat_penalty" in (getattr(inner, "model_fields_set", None) or ())
 
     def step(attempt: int) -> Runnable[Any, str]:
         if not constrained:
             return chosen | llm | StrOutputParser()
         options: dict[str, Any] = {"grammar": QUESTIONS_GBNF, "max_tokens": _QUESTIONS_MAX_TOKENS}
+        if not penalty_set:
+            options["repeat_penalty"] = RECIPE_REPEAT_PENALTY
         if attempt and isinstance(seed, int):
             options["seed"] = (max(seed, 0) + attempt * 7919) % 2**31  # another draw
         return chosen | llm.bind(**options) | StrOutputParser()
@@ -197,4 +206,10 @@ def search_queries_chain(
     return RunnableLambda(run, afunc=arun, name="search_queries")
 
 
-__all__ = ["QUESTIONS_GBNF", "parse_questions", "search_queries_chain", "supports_grammar"]
+__all__ = [
+    "QUESTIONS_GBNF",
+    "RECIPE_REPEAT_PENALTY",
+    "parse_questions",
+    "search_queries_chain",
+    "supports_grammar",
+]

@@ -104,3 +104,24 @@ def test_gemma_unconstrained_keeps_the_contract(gemma_path: Path) -> None:
         assert _valid(questions), questions
         return
     assert "did not write three questions" in message
+
+
+def test_the_recipe_asks_for_a_repeat_penalty_unless_the_model_sets_one(
+    tiny_gguf_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """llama.cpp's default is no penalty; three different questions need one."""
+    seen: list[object] = []
+    original = LlamaCpp._sampling
+
+    def spy(self: LlamaCpp, stop: list[str] | None, kwargs: dict[str, object]) -> object:
+        seen.append(kwargs.get("repeat_penalty"))
+        return original(self, stop, kwargs)
+
+    monkeypatch.setattr(LlamaCpp, "_sampling", spy)
+    llm = LlamaCpp(model_path=str(tiny_gguf_path), temperature=0)
+    assert _valid(search_queries_chain(llm).invoke({"question": QUESTION}))
+    assert seen[0] == 1.1
+    seen.clear()
+    own = LlamaCpp(model_path=str(tiny_gguf_path), temperature=0, repeat_penalty=1.0)
+    search_queries_chain(own).invoke({"question": QUESTION})
+    assert seen[0] is None  # the model's own setting stands
