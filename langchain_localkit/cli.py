@@ -25,19 +25,23 @@ def _default_model() -> Path:
     return gemma_model_path()
 
 
+def _generation_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The load and sampling options that `run` and `chat` share."""
+    return {
+        "n_ctx": args.n_ctx,
+        "n_threads": args.threads,
+        "max_tokens": args.max_tokens,
+        "temperature": args.temperature,
+        "seed": args.seed,
+    }
+
+
 def _run(args: argparse.Namespace) -> int:
     from langchain_localkit.engines.llamacpp import GenerationInfo
     from langchain_localkit.llms.llamacpp import LlamaCpp
 
     model = Path(args.model) if args.model else _default_model()
-    llm = LlamaCpp(
-        model_path=str(model),
-        n_ctx=args.n_ctx,
-        n_threads=args.threads,
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-        seed=args.seed,
-    )
+    llm = LlamaCpp(model_path=str(model), **_generation_options(args))
     llm.engine.load()
     out = sys.stdout
     out.write(f"# {model.name} via llama.cpp\n{args.prompt}")
@@ -97,14 +101,7 @@ def _chat(args: argparse.Namespace) -> int:
     from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
 
     model = Path(args.model) if args.model else _default_chat_model()
-    chat = ChatLlamaCpp(
-        model_path=str(model),
-        n_ctx=args.n_ctx,
-        n_threads=args.threads,
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-        seed=args.seed,
-    )
+    chat = ChatLlamaCpp(model_path=str(model), **_generation_options(args))
     chat.engine.load()
     out = sys.stdout
     history: list[tuple[str, str]] = [("system", args.system)] if args.system else []

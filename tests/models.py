@@ -32,6 +32,20 @@ def smollm2_path() -> Path:
     return smollm2_model_path()
 
 
+def write_unknown_architecture(path: Path) -> Path:
+    """A valid GGUF whose architecture no runtime knows ("nosucharch")."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), "nosucharch")
+    writer.add_tensor("token_embd.weight", np.zeros((4, 4), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
 def chat_test_model() -> Path | None:
     """A bigger chat model for the standard suite, from LOCALKIT_CHAT_TEST_MODEL (optional)."""
     value = os.environ.get("LOCALKIT_CHAT_TEST_MODEL")

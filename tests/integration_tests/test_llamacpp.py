@@ -346,16 +346,9 @@ def test_truncated_gguf_is_a_typed_error(tiny_gguf_path: Path, tmp_path: Path) -
 
 
 def test_unknown_architecture_is_a_load_error(tmp_path: Path) -> None:
-    import gguf
-    import numpy as np
+    from tests.models import write_unknown_architecture
 
-    path = tmp_path / "weird.gguf"
-    writer = gguf.GGUFWriter(str(path), "nosucharch")
-    writer.add_tensor("token_embd.weight", np.zeros((4, 4), dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    path = write_unknown_architecture(tmp_path / "weird.gguf")
     with pytest.raises(ModelLoadError, match="nosucharch"):
         LlamaCpp(model_path=str(path)).invoke("hi")
 

