@@ -171,20 +171,20 @@ def _doctor(args: argparse.Namespace) -> int:
     llama_cpp = import_llama_cpp()
     features = amx.build_features(llama_cpp)
     shown = " ".join(f"{k}={v}" for k, v in features.items() if v not in ("0", ""))
-    out.write(f"{amx.llama_build_id(llama_cpp).split(';')[0]} ")
-    out.write(f"({Path(llama_cpp.__file__).parent})\n")
+    version = amx.llama_cpp_python_version() or "(version unknown)"
+    out.write(f"llama-cpp-python {version} ({Path(llama_cpp.__file__).parent})\n")
     out.write(f"llama.cpp build: {shown}\n")
     out.write(f"AMX path in this build: {'yes' if build_has_amx(features) else 'no'}\n")
     decision = amx.decide_extra_bufts(llama_cpp=llama_cpp, refresh=args.refresh)
     state = "on" if decision.use_extra_bufts else "OFF"
     out.write(f"extra buffer types (weight repacking): {state} ({decision.reason})\n")
-    if decision.probe is not None:
-        probe = decision.probe
-        when = "cached" if decision.cached else "just now"
-        out.write(f"probe ({when}): {probe.verdict}, {probe.detail} [{probe.elapsed_ms:.0f} ms]\n")
+    probes = [("cached" if decision.cached else "just now", decision.probe)]
     if args.probe:
-        probe = amx.probe_extra_bufts()
-        out.write(f"probe (forced): {probe.verdict}, {probe.detail} [{probe.elapsed_ms:.0f} ms]\n")
+        probes.append(("forced", amx.probe_extra_bufts()))
+    for when, probe in probes:
+        if probe is not None:
+            out.write(f"probe ({when}): {probe.verdict}, {probe.detail} ")
+            out.write(f"[{probe.elapsed_ms:.0f} ms]\n")
     if not decision.use_extra_bufts or build_has_amx(features):
         out.write(
             "to rebuild llama-cpp-python for this CPU without the AMX path:\n"

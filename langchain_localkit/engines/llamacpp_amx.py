@@ -167,16 +167,21 @@ def build_features(llama_cpp: Any | None = None) -> dict[str, str]:
     return parse_system_info(text)
 
 
+def llama_cpp_python_version() -> str | None:
+    """The installed llama-cpp-python's version (None when it is not installed)."""
+    try:
+        return importlib.metadata.version("llama-cpp-python")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def llama_build_id(llama_cpp: Any | None = None) -> str:
     """Identifies the installed llama-cpp-python build: version and its shared libraries."""
     if llama_cpp is None:
         from langchain_localkit.engines.llamacpp import import_llama_cpp
 
         llama_cpp = import_llama_cpp()
-    try:
-        version = importlib.metadata.version("llama-cpp-python")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
+    version = llama_cpp_python_version() or "unknown"
     lib_dirs = [Path(llama_cpp.__file__).parent / "lib"]
     if os.environ.get("LLAMA_CPP_LIB_PATH"):
         lib_dirs.insert(0, Path(os.environ["LLAMA_CPP_LIB_PATH"]))
@@ -194,11 +199,7 @@ def rebuild_command(version: str | None = None) -> str:
     """The shell command that rebuilds llama-cpp-python for this host without the AMX path."""
     import shlex
 
-    if version is None:
-        try:
-            version = importlib.metadata.version("llama-cpp-python")
-        except importlib.metadata.PackageNotFoundError:
-            version = "0.3.36"
+    version = version or llama_cpp_python_version() or "0.3.36"
     args = shlex.join(portable_cmake_args()) or "-DGGML_NATIVE=ON"
     return (
         f'CMAKE_ARGS="{args}" pip install --force-reinstall --no-deps --no-cache-dir '
@@ -232,7 +233,8 @@ def probe_model_path() -> Path:
     return path
 
 
-def _signal_name(code: int) -> str:
+def signal_name(code: int) -> str:
+    """The name of the signal a child process died by, from its negative return code."""
     try:
         return signal.Signals(-code).name
     except ValueError:
@@ -280,7 +282,7 @@ def probe_extra_bufts(
     if done.returncode < 0:
         return ProbeResult(
             "crash",
-            f"a decode with extra buffer types died by {_signal_name(done.returncode)}",
+            f"a decode with extra buffer types died by {signal_name(done.returncode)}",
             elapsed,
         )
     if done.returncode == 0:
@@ -505,9 +507,11 @@ __all__ = [
     "forget_decision",
     "install_params_hook",
     "llama_build_id",
+    "llama_cpp_python_version",
     "probe_extra_bufts",
     "probe_model_path",
     "rebuild_command",
+    "signal_name",
     "supports_extra_bufts_switch",
 ]
 

@@ -64,6 +64,7 @@ from langchain_localkit.engines.llamacpp_amx import (
     Verdict,
     cached_probe,
     probe_model_path,
+    signal_name,
 )
 
 DEFAULT_VERSION = "0.3.36"
@@ -325,12 +326,11 @@ def probe_llama_server(
             response.raise_for_status()
             outputs[repack] = str(response.json().get("content", ""))
         except (LlamaServerError, httpx.HTTPError, ValueError) as e:
-            process = server.process
-            code = process.wait(timeout=5) if process is not None and _exited(process) else None
+            code = _exit_code(server.process)
             if not repack:
                 return result("error", f"llama-server failed without repacking too: {e}")
             if code is not None and code < 0:
-                return result("crash", f"llama-server with repacking died by {_signal(code)}")
+                return result("crash", f"llama-server with repacking died by {signal_name(code)}")
             if isinstance(e, httpx.TimeoutException):
                 return result("timeout", f"llama-server with repacking hung ({timeout:g} s)")
             return result("error", f"llama-server with repacking failed: {e}")
@@ -341,16 +341,13 @@ def probe_llama_server(
     return result("ok", "same greedy output with and without repacking")
 
 
-def _exited(process: subprocess.Popen[bytes]) -> bool:
+def _exit_code(process: subprocess.Popen[bytes] | None) -> int | None:
+    """The process's return code once it has ended (waiting up to 2 s), else None."""
+    if process is None:
+        return None
     with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=2)
-    return process.poll() is not None
-
-
-def _signal(code: int) -> str:
-    with contextlib.suppress(ValueError):
-        return signal.Signals(-code).name
-    return f"signal {-code}"
+        return process.wait(timeout=2)
+    return None
 
 
 def repack_is_safe(
