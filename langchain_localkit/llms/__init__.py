@@ -1,1 +1,31 @@
-"""llms faces."""
+"""Text-in, text-out models (`BaseLLM`), one per local runtime.
+
+The module path community users import from: `from langchain_localkit.llms import LlamaCpp`
+works as `from langchain_community.llms import LlamaCpp` did. Names load on first use, so
+importing this package loads no runtime.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from langchain_localkit._core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from langchain_localkit.llms.gpt4all import GPT4All
+    from langchain_localkit.llms.llamacpp import LlamaCpp
+    from langchain_localkit.llms.llamafile import Llamafile
+    from langchain_localkit.llms.ollama import OllamaLLM
+
+__all__ = ["GPT4All", "LlamaCpp", "Llamafile", "OllamaLLM"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "GPT4All": "langchain_localkit.llms.gpt4all",
+        "LlamaCpp": "langchain_localkit.llms.llamacpp",
+        "Llamafile": "langchain_localkit.llms.llamafile",
+        "OllamaLLM": "langchain_localkit.llms.ollama",
+    },
+    globals(),
+)

@@ -77,3 +77,46 @@ def test_importing_the_class_does_not_load_llama_cpp() -> None:
     """Test that naming LlamaCpp (even constructing it) defers llama_cpp until first use."""
     mods = _modules_after("from langchain_localkit import LlamaCpp")
     assert "llama_cpp" not in mods
+
+
+COMMUNITY_PATHS = {
+    "langchain_localkit.llms": ["GPT4All", "LlamaCpp", "Llamafile", "OllamaLLM"],
+    "langchain_localkit.chat_models": [
+        "ChatGPT4All",
+        "ChatLlamaCpp",
+        "ChatLlamafile",
+        "ChatOllama",
+    ],
+    "langchain_localkit.embeddings": [
+        "GPT4AllEmbeddings",
+        "LlamaCppEmbeddings",
+        "LlamafileEmbeddings",
+        "OllamaEmbeddings",
+    ],
+}
+
+
+@pytest.mark.parametrize("package", sorted(COMMUNITY_PATHS))
+def test_community_module_paths_export_every_face(package: str) -> None:
+    """Test that `from langchain_localkit.<kind> import X` works as community's path did."""
+    import importlib
+
+    module = importlib.import_module(package)
+    assert sorted(module.__all__) == sorted(COMMUNITY_PATHS[package])
+    assert dir(module) == sorted(COMMUNITY_PATHS[package])
+    for name in COMMUNITY_PATHS[package]:
+        assert getattr(module, name) is getattr(langchain_localkit, name), name
+    with pytest.raises(AttributeError, match="NoSuchThing"):
+        module.NoSuchThing  # noqa: B018
+
+
+def test_community_module_paths_load_no_runtime() -> None:
+    """Test that importing the faces from the community-style paths defers every runtime."""
+    mods = _modules_after(
+        "from langchain_localkit.llms import LlamaCpp, GPT4All, Llamafile\n"
+        "from langchain_localkit.chat_models import ChatLlamaCpp\n"
+        "from langchain_localkit.embeddings import LlamaCppEmbeddings, GPT4AllEmbeddings, "
+        "LlamafileEmbeddings"
+    )
+    for heavy in ("llama_cpp", "gpt4all", "ollama", "langchain_ollama"):
+        assert heavy not in mods, heavy
