@@ -1,4 +1,4 @@
-"""The loaded-model cache: one loaded model per (file, load options), shared, with one lock each.
+"""The loaded-model cache: one loaded model per (file, load options), shared, leased per call.
 
 Loading a GGUF costs seconds and gigabytes; wrappers that name the same file with the same load
 options share one loaded model. Entries are held weakly (a model is freed when no wrapper uses
@@ -23,46 +23,75 @@ from langchain_localkit._core.errors import ModelBusyError
 T = TypeVar("T")
 
 
-class ModelLock:
-    """Serialises use of one loaded model across threads and asyncio tasks.
+PAUSE_PATIENCE_S = 0.5
+"""How long a stream may sit unread before another thread's call stops waiting for it and runs
+on a spare context of the same weights (where the runtime has one)."""
 
-    A thread that already holds the lock (for example while iterating a stream) and asks for
-    it again gets a `ModelBusyError` instead of a deadlock.
+MAX_SPARES = 4
+"""Spare contexts one loaded model may have at once (each costs a KV cache)."""
+
+
+@dataclass(eq=False)
+class _Slot(Generic[T]):
+    """One context of a loaded model: the primary, or a spare made on the same weights."""
+
+    model: T
+    spare: bool
+    held: bool = False
+    owner: int | None = None
+    """The thread whose call holds the slot; None when free or decoding in a worker thread."""
+    paused_since: float | None = None
+    """When the holder last handed a token to its reader and has not resumed since."""
+
+
+class Lease(Generic[T]):
+    """One call's hold on a context of a loaded model; release it to let the next call in.
+
+    A stream marks itself paused while its reader has a token and has not asked for the next
+    one. A paused stream keeps its context, so it can go on later; a call that would have to
+    wait for it runs on a spare context instead (see `LoadedModel.lease`).
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._owner: int | None = None
+    __slots__ = ("_entry", "_slot")
 
-    def acquire(self) -> None:
-        """Wait for the model, then hold it."""
-        me = threading.get_ident()
-        if self._owner == me:
-            raise ModelBusyError(
-                "This thread is still using this model in an unfinished stream. Finish iterating "
-                "(or close) the previous stream before starting another call on the same model."
-            )
-        self._lock.acquire()
-        self._owner = me
+    def __init__(self, entry: LoadedModel[T], slot: _Slot[T]) -> None:
+        self._entry = entry
+        self._slot: _Slot[T] | None = slot
 
-    def try_acquire(self) -> bool:
-        """Hold the model if no call is using it; whether it is now held."""
-        if not self._lock.acquire(blocking=False):
-            return False
-        self._owner = threading.get_ident()
-        return True
+    @property
+    def model(self) -> T:
+        """The runtime object this call may use (the primary model or a spare context)."""
+        if self._slot is None:
+            raise RuntimeError("This lease was released.")
+        return self._slot.model
+
+    @property
+    def spare(self) -> bool:
+        """Whether this call runs on a spare context."""
+        return self._slot is not None and self._slot.spare
+
+    def pause(self) -> None:
+        """Mark the stream as waiting for its reader (call before each `yield`)."""
+        if self._slot is not None:
+            self._slot.paused_since = time.monotonic()
+
+    def resume(self) -> None:
+        """Mark the stream as decoding again (call after each `yield`)."""
+        if self._slot is not None:
+            self._slot.paused_since = None
+
+    def hand_off(self) -> None:
+        """Say that a worker thread now decodes, so this thread's next call waits for it."""
+        if self._slot is not None:
+            self._slot.owner = None
 
     def release(self) -> None:
-        """Let the next caller use the model."""
-        self._owner = None
-        self._lock.release()
+        """Give the context back (idempotent)."""
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            self._entry._release(slot)
 
-    def locked(self) -> bool:
-        """Whether a call is using the model now."""
-        return self._lock.locked()
-
-    def __enter__(self) -> ModelLock:
-        self.acquire()
+    def __enter__(self) -> Lease[T]:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -73,20 +102,119 @@ class ModelLock:
 class LoadedModel(Generic[T]):
     """A runtime's model object, shared by every wrapper that asked for the same key.
 
+    Each call holds a `Lease` on one context for its whole length: the primary `model`, or,
+    where the runtime can make one (`spawn`), a spare context on the same weights. A call waits
+    for a busy context, except when waiting could never end or only ends when someone reads:
+    when the context is held by an unfinished stream of the *same* thread (a half-read
+    generator, a nested call), or by a stream whose reader has not asked for a token for
+    `PAUSE_PATIENCE_S`. Then the call runs on a spare context, and the paused stream can still
+    be read to its end later. Spares are freed once the primary is free again.
+
     Attributes:
         key: The cache key (file identity and load options).
         model: The runtime object (e.g. a `llama_cpp.Llama`).
         load_ms: How long loading took.
-        lock: Held for the whole of each call that uses `model`.
         state: Free slots for the engine (e.g. cached tokenizer data).
+        spawn: Makes a spare context on `model`'s weights (None: the runtime has none).
+        close_spare: Frees a spare context.
     """
 
     key: Hashable
     model: T
     load_ms: float
-    lock: ModelLock = field(default_factory=ModelLock)
     state: dict[str, Any] = field(default_factory=dict)
+    spawn: Callable[[T], T] | None = None
+    close_spare: Callable[[T], object] | None = None
+    _cond: threading.Condition = field(init=False, repr=False, default_factory=threading.Condition)
+    _slots: list[_Slot[T]] = field(init=False, repr=False, default_factory=list)
+    _making: int = field(init=False, repr=False, default=0)
     __weakref__: Any = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._slots.append(_Slot(self.model, spare=False))
+
+    @property
+    def busy(self) -> bool:
+        """Whether a call holds any context of this model now."""
+        with self._cond:
+            return any(s.held for s in self._slots)
+
+    @property
+    def spares(self) -> int:
+        """How many spare contexts exist now."""
+        with self._cond:
+            return sum(s.spare for s in self._slots)
+
+    def lease(self) -> Lease[T]:
+        """Wait for a context of this model and hold it (see the class docstring).
+
+        Raises:
+            ModelBusyError: This thread already holds every context it could use (unfinished
+                streams) and no spare can be made.
+        """
+        me = threading.get_ident()
+        with self._cond:
+            while True:
+                for slot in self._slots:
+                    if not slot.held:
+                        slot.held, slot.owner, slot.paused_since = True, me, None
+                        return Lease(self, slot)
+                mine = all(s.owner == me for s in self._slots)
+                now = time.monotonic()
+                paused = [
+                    now - s.paused_since for s in self._slots if s.paused_since is not None
+                ]
+                stuck = any(s.owner == me for s in self._slots) or any(
+                    p >= PAUSE_PATIENCE_S for p in paused
+                )
+                can_spawn = self.spawn is not None and (
+                    sum(s.spare for s in self._slots) + self._making < MAX_SPARES
+                )
+                if stuck and can_spawn:
+                    self._making += 1
+                    break
+                if mine:
+                    raise ModelBusyError(
+                        "This thread holds every context of this model in unfinished streams "
+                        f"({len(self._slots)}). Finish iterating (or close) a stream before "
+                        "starting another call on the same model."
+                    )
+                wait = min((PAUSE_PATIENCE_S - p for p in paused), default=PAUSE_PATIENCE_S)
+                self._cond.wait(max(wait, 0.01))
+        try:
+            assert self.spawn is not None
+            model = self.spawn(self.model)
+        except BaseException:
+            with self._cond:
+                self._making -= 1
+                self._cond.notify_all()
+            raise
+        slot = _Slot(model, spare=True, held=True, owner=me)
+        with self._cond:
+            self._making -= 1
+            self._slots.append(slot)
+        return Lease(self, slot)
+
+    def try_lease_idle(self) -> Lease[T] | None:
+        """Hold the primary context if no call uses the model (no waiting); else None."""
+        with self._cond:
+            if self._making or len(self._slots) > 1 or self._slots[0].held:
+                return None
+            slot = self._slots[0]
+            slot.held, slot.owner = True, threading.get_ident()
+            return Lease(self, slot)
+
+    def _release(self, slot: _Slot[T]) -> None:
+        with self._cond:
+            slot.held, slot.owner, slot.paused_since = False, None, None
+            unused: list[_Slot[T]] = []
+            if not self._slots[0].held:
+                unused = [s for s in self._slots if s.spare and not s.held]
+                self._slots = [s for s in self._slots if s not in unused]
+            self._cond.notify_all()
+        for spare in unused:
+            if self.close_spare is not None:
+                self.close_spare(spare.model)
 
 
 class ModelCache(Generic[T]):
@@ -115,10 +243,18 @@ class ModelCache(Generic[T]):
         self._recent: OrderedDict[Hashable, LoadedModel[T]] = OrderedDict()
         self._loading: dict[Hashable, threading.Lock] = {}
 
-    def get_or_load(self, key: Hashable, load: Callable[[], T]) -> tuple[LoadedModel[T], bool]:
+    def get_or_load(
+        self,
+        key: Hashable,
+        load: Callable[[], T],
+        *,
+        spawn: Callable[[T], T] | None = None,
+        close_spare: Callable[[T], object] | None = None,
+    ) -> tuple[LoadedModel[T], bool]:
         """Return the loaded model for `key`, loading it with `load()` if needed.
 
-        Two threads asking for the same key at once load it once.
+        Two threads asking for the same key at once load it once. `spawn` and `close_spare`
+        make and free spare contexts on the loaded weights (see `LoadedModel`).
 
         Returns:
             The shared entry, and whether this call loaded it.
@@ -137,7 +273,13 @@ class ModelCache(Generic[T]):
                     return entry, False
             start = time.perf_counter()
             model = load()
-            entry = LoadedModel(key=key, model=model, load_ms=(time.perf_counter() - start) * 1e3)
+            entry = LoadedModel(
+                key=key,
+                model=model,
+                load_ms=(time.perf_counter() - start) * 1e3,
+                spawn=spawn,
+                close_spare=close_spare,
+            )
             with self._lock:
                 self._live[key] = entry
                 self._touch(key, entry)
@@ -167,14 +309,15 @@ class ModelCache(Generic[T]):
         if self._close is None:
             return
         for entry in entries:
-            if not entry.lock.try_acquire():
+            lease = entry.try_lease_idle()
+            if lease is None:
                 continue
             try:
-                self._close(entry.model)
+                self._close(lease.model)
             except Exception:  # noqa: S110 - freeing at exit is best effort
                 pass
             finally:
-                entry.lock.release()
+                lease.release()
 
     def __len__(self) -> int:
         with self._lock:
@@ -185,4 +328,4 @@ class ModelCache(Generic[T]):
             return key in self._live
 
 
-__all__ = ["LoadedModel", "ModelCache", "ModelLock"]
+__all__ = ["MAX_SPARES", "PAUSE_PATIENCE_S", "Lease", "LoadedModel", "ModelCache"]

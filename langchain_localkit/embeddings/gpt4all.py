@@ -93,8 +93,8 @@ class GPT4AllEmbeddings(BaseModel, Embeddings):
         if not texts:
             return []
         entry = self._embedder()
-        with entry.lock:
-            vectors = entry.model.embed(
+        with entry.lease() as lease:
+            vectors = lease.model.embed(
                 texts,
                 prefix=prefix if prefix is not None else "",
                 dimensionality=self.dimensionality,

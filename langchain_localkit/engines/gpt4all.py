@@ -37,7 +37,7 @@ from langchain_localkit._core.errors import (
     llama_cpp_load_reason,
 )
 from langchain_localkit._core.gguf import GGUFInfo, check_model_path, read_gguf_info
-from langchain_localkit._core.models import LoadedModel, ModelCache
+from langchain_localkit._core.models import Lease, LoadedModel, ModelCache
 from langchain_localkit._core.timings import Timings
 from langchain_localkit.engines.llamacpp import GenerationInfo
 
@@ -334,8 +334,8 @@ class GPT4AllEngine:
             counted += 1
             return True
 
-        with entry.lock:
-            llmodel = entry.model.model
+        with entry.lease() as lease:
+            llmodel = lease.model.model
             llmodel._prompt_callback = on_prompt
             try:
                 llmodel.prompt_model(text, "%1", lambda *_: False, n_predict=0, reset_context=True)
@@ -367,17 +367,18 @@ class GPT4AllEngine:
         load_ms, self._unreported_load_ms = self._unreported_load_ms, None
         out: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         halt = _Halt(cancel)
+        lease = entry.lease()
+        lease.hand_off()  # the worker decodes to the end on its own: this thread's calls wait
         worker = threading.Thread(
             target=self._run,
-            args=(entry, prompt, params, special, halt, out, load_ms),
+            args=(lease, prompt, params, special, halt, out, load_ms),
             name="localkit-gpt4all",
             daemon=True,
         )
-        entry.lock.acquire()
         try:
             worker.start()
         except BaseException:
-            entry.lock.release()
+            lease.release()
             raise
         try:
             while True:
@@ -395,7 +396,7 @@ class GPT4AllEngine:
 
     def _run(
         self,
-        entry: LoadedModel[Any],
+        lease: Lease[Any],
         prompt: str,
         params: GPT4AllSampling,
         special: bool,
@@ -404,15 +405,16 @@ class GPT4AllEngine:
         load_ms: float | None,
     ) -> None:
         try:
-            out.put(("done", self._decode(entry, prompt, params, special, cancel, out, load_ms)))
+            model = lease.model.model
+            out.put(("done", self._decode(model, prompt, params, special, cancel, out, load_ms)))
         except BaseException as e:  # handed to the consumer's thread
             out.put(("error", e))
         finally:
-            entry.lock.release()
+            lease.release()
 
     def _decode(
         self,
-        entry: LoadedModel[Any],
+        llmodel: Any,
         prompt: str,
         params: GPT4AllSampling,
         special: bool,
@@ -420,7 +422,6 @@ class GPT4AllEngine:
         out: queue.SimpleQueue[tuple[str, Any]],
         load_ms: float | None,
     ) -> GenerationInfo:
-        llmodel = entry.model.model
         stops = params.stop
         prompt_tokens = 0
         last_prompt: float | None = None

@@ -13,6 +13,7 @@ from llama.cpp's own perf counters.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import dataclasses
 import functools
@@ -22,7 +23,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -326,7 +327,10 @@ class LlamaCppEngine:
                 decision = decide_extra_bufts(llama_cpp=import_llama_cpp())
                 options = dataclasses.replace(options, use_extra_bufts=decision.use_extra_bufts)
             entry, loaded = _CACHE.get_or_load(
-                options.cache_key(), functools.partial(_load_llama, options, info)
+                options.cache_key(),
+                functools.partial(_load_llama, options, info),
+                spawn=_spare_context,
+                close_spare=_close_spare,
             )
             self._entry = entry
             if loaded:
@@ -398,103 +402,121 @@ class LlamaCppEngine:
         params: SamplingParams,
         cancel: threading.Event | None,
     ) -> Iterator[str | GenerationInfo]:
-        llama_cpp = import_llama_cpp()
-        llm = entry.model
-        with entry.lock:
-            start = time.perf_counter()
-            tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
-            if not tokens:
-                tokens = [llm.token_bos()]
-            n_ctx = _ctx_limit(llm)
-            if len(tokens) >= n_ctx:
-                raise ContextOverflowError(len(tokens), n_ctx)
-            room = n_ctx - len(tokens)
-            limit = room if not params.max_tokens or params.max_tokens <= 0 else params.max_tokens
-            limit = min(limit, room)
-            seed = params.seed
-            llm.set_seed(seed if seed is not None and seed >= 0 else random.getrandbits(32))
-            ctx = llm.ctx
-            llama_cpp.llama_perf_context_reset(ctx)
+        with (
+            entry.lease() as lease,
+            contextlib.closing(
+                self._decode(entry, lease.model, load_ms, prompt, params, cancel)
+            ) as items,
+        ):
+            for item in items:
+                lease.pause()
+                yield item
+                lease.resume()
 
-            vocab = llm._model.vocab
-            is_eog = llama_cpp.llama_vocab_is_eog
-            to_piece = llama_cpp.llama_token_to_piece
-            buf = ctypes.create_string_buffer(256)
-            decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
-            stops = tuple(s for s in params.stop if s)
-            stop_ids = _control_stop_ids(entry, stops)
-            pending = ""
-            n_out = 0
-            finish: FinishReason = "length"
-            stop_reason: str | None = None
-            first_at: float | None = None
-            prompt_n = 0
-            prompt_ms = 0.0
-            gen = llm.generate(tokens, **_sampler_kwargs(params), temp=params.temperature)
-            try:
-                for token in gen:
-                    if first_at is None:
-                        first_at = time.perf_counter()
-                        prompt_n, prompt_ms = _perf_totals(llama_cpp.llama_perf_context(ctx))
-                    if is_eog(vocab, token):
-                        finish, stop_reason = "stop", "eos"
+    def _decode(
+        self,
+        entry: LoadedModel[Any],
+        llm: Any,
+        load_ms: float | None,
+        prompt: str | Sequence[int],
+        params: SamplingParams,
+        cancel: threading.Event | None,
+    ) -> Generator[str | GenerationInfo, None, None]:
+        llama_cpp = import_llama_cpp()
+        start = time.perf_counter()
+        tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+        if not tokens:
+            tokens = [llm.token_bos()]
+        n_ctx = _ctx_limit(llm)
+        if len(tokens) >= n_ctx:
+            raise ContextOverflowError(len(tokens), n_ctx)
+        room = n_ctx - len(tokens)
+        limit = room if not params.max_tokens or params.max_tokens <= 0 else params.max_tokens
+        limit = min(limit, room)
+        seed = params.seed
+        llm.set_seed(seed if seed is not None and seed >= 0 else random.getrandbits(32))
+        ctx = llm.ctx
+        llama_cpp.llama_perf_context_reset(ctx)
+
+        vocab = llm._model.vocab
+        is_eog = llama_cpp.llama_vocab_is_eog
+        to_piece = llama_cpp.llama_token_to_piece
+        buf = ctypes.create_string_buffer(256)
+        decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        stops = tuple(s for s in params.stop if s)
+        stop_ids = _control_stop_ids(entry, stops)
+        pending = ""
+        n_out = 0
+        finish: FinishReason = "length"
+        stop_reason: str | None = None
+        first_at: float | None = None
+        prompt_n = 0
+        prompt_ms = 0.0
+        gen = llm.generate(tokens, **_sampler_kwargs(params), temp=params.temperature)
+        try:
+            for token in gen:
+                if first_at is None:
+                    first_at = time.perf_counter()
+                    prompt_n, prompt_ms = _perf_totals(llama_cpp.llama_perf_context(ctx))
+                if is_eog(vocab, token):
+                    finish, stop_reason = "stop", "eos"
+                    break
+                if token in stop_ids:
+                    finish, stop_reason = "stop", stop_ids[token]
+                    break
+                n_out += 1
+                n = to_piece(vocab, token, buf, 256, 0, False)
+                text = decode(buf.raw[:n]) if n > 0 else ""
+                if stops:
+                    pending += text
+                    hit = min(
+                        ((pending.find(s), s) for s in stops if s in pending), default=None
+                    )
+                    if hit is not None:
+                        if hit[0] > 0:
+                            yield pending[: hit[0]]
+                        pending = ""
+                        finish, stop_reason = "stop", hit[1]
                         break
-                    if token in stop_ids:
-                        finish, stop_reason = "stop", stop_ids[token]
-                        break
-                    n_out += 1
-                    n = to_piece(vocab, token, buf, 256, 0, False)
-                    text = decode(buf.raw[:n]) if n > 0 else ""
-                    if stops:
-                        pending += text
-                        hit = min(
-                            ((pending.find(s), s) for s in stops if s in pending), default=None
-                        )
-                        if hit is not None:
-                            if hit[0] > 0:
-                                yield pending[: hit[0]]
-                            pending = ""
-                            finish, stop_reason = "stop", hit[1]
-                            break
-                        keep = _held_back(pending, stops)
-                        if len(pending) > keep:
-                            yield pending[: len(pending) - keep]
-                            pending = pending[len(pending) - keep :]
-                    elif text:
-                        yield text
-                    if n_out >= limit:
-                        break
-                    if cancel is not None and cancel.is_set():
-                        finish = "cancelled"
-                        break
-            finally:
-                gen.close()
-            # The bytes of a character cut off by max_tokens are dropped, not shown as U+FFFD:
-            # llama-cpp-python and llama-server's stream end the same way.
-            tail = pending
-            if tail and finish != "cancelled":
-                yield tail
-            end = time.perf_counter()
-            total_ms = (end - start) * 1e3
-            timings = Timings(
-                prompt_tokens=prompt_n,
-                prompt_ms=prompt_ms,
-                eval_tokens=n_out,
-                eval_ms=max(total_ms - prompt_ms, 0.0) if n_out else 0.0,
-                cached_tokens=max(len(tokens) - prompt_n, 0),
-                load_ms=load_ms,
-                ttft_ms=(first_at - start) * 1e3 if first_at is not None else None,
-                total_ms=total_ms,
-                source="llama.cpp",
-            )
-            yield GenerationInfo(
-                finish_reason=finish,
-                stop_reason=stop_reason,
-                prompt_tokens=len(tokens),
-                completion_tokens=n_out,
-                timings=timings,
-                model_name=self.model_name,
-            )
+                    keep = _held_back(pending, stops)
+                    if len(pending) > keep:
+                        yield pending[: len(pending) - keep]
+                        pending = pending[len(pending) - keep :]
+                elif text:
+                    yield text
+                if n_out >= limit:
+                    break
+                if cancel is not None and cancel.is_set():
+                    finish = "cancelled"
+                    break
+        finally:
+            gen.close()
+        # The bytes of a character cut off by max_tokens are dropped, not shown as U+FFFD:
+        # llama-cpp-python and llama-server's stream end the same way.
+        tail = pending
+        if tail and finish != "cancelled":
+            yield tail
+        end = time.perf_counter()
+        total_ms = (end - start) * 1e3
+        timings = Timings(
+            prompt_tokens=prompt_n,
+            prompt_ms=prompt_ms,
+            eval_tokens=n_out,
+            eval_ms=max(total_ms - prompt_ms, 0.0) if n_out else 0.0,
+            cached_tokens=max(len(tokens) - prompt_n, 0),
+            load_ms=load_ms,
+            ttft_ms=(first_at - start) * 1e3 if first_at is not None else None,
+            total_ms=total_ms,
+            source="llama.cpp",
+        )
+        yield GenerationInfo(
+            finish_reason=finish,
+            stop_reason=stop_reason,
+            prompt_tokens=len(tokens),
+            completion_tokens=n_out,
+            timings=timings,
+            model_name=self.model_name,
+        )
 
     def embed(
         self, texts: Sequence[str], *, normalize: bool = True, truncate: bool = True
@@ -507,8 +529,8 @@ class LlamaCppEngine:
             ContextOverflowError: A text is longer than the batch and `truncate` is False.
         """
         entry, _ = self.load()
-        llm = entry.model
-        with entry.lock:
+        with entry.lease() as lease:
+            llm = lease.model
             if not truncate:
                 limit = llm.n_batch
                 for text in texts:
@@ -542,8 +564,8 @@ class LlamaCppEngine:
         llama_cpp = import_llama_cpp()
         entry, _ = self.load()
         load_ms = self._take_load_ms()
-        llm = entry.model
-        with entry.lock:
+        with entry.lease() as lease:
+            llm = lease.model
             start = time.perf_counter()
             n_prompt = len(self.tokenize(prompt))
             if n_prompt >= _ctx_limit(llm):
@@ -651,6 +673,58 @@ def _load_llama(options: LlamaLoadOptions, info: GGUFInfo) -> Any:
             options.model_path,
             reason,
         ) from e
+
+
+def _spare_context(llm: Any) -> Any:
+    """A second `llama_cpp.Llama` on `llm`'s loaded weights, with a context of its own.
+
+    It costs a KV cache and compute buffers (tens of milliseconds, no file read), where a
+    second `Llama` on the same file would load and repack every weight again. Built from
+    llama-cpp-python 0.3's own pieces (`LlamaContext`, `LlamaBatch`) as its `__init__` builds
+    them; `Llama.__getstate__` would reload the file, so the object is assembled by hand.
+    """
+    import numpy
+
+    llama_cpp = import_llama_cpp()
+    internals = llama_cpp._internals
+    spare = object.__new__(type(llm))
+    spare.__dict__.update(llm.__dict__)
+    stack = contextlib.ExitStack()
+    spare._stack = stack
+    spare._ctx = stack.enter_context(
+        contextlib.closing(
+            internals.LlamaContext(model=llm._model, params=llm.context_params, verbose=False)
+        )
+    )
+    spare._batch = stack.enter_context(
+        contextlib.closing(
+            internals.LlamaBatch(
+                n_tokens=llm.n_batch, embd=0, n_seq_max=llm.context_params.n_ctx, verbose=False
+            )
+        )
+    )
+    adapter = getattr(llm, "_lora_adapter", None)
+    if adapter is not None:
+        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+        scales = (ctypes.c_float * 1)(llm.lora_scale)
+        if llama_cpp.llama_set_adapters_lora(spare._ctx.ctx, adapters, 1, scales):
+            stack.close()
+            raise ModelLoadError(f"llama.cpp could not apply the LoRA adapter {llm.lora_path}")
+    spare._candidates = internals.LlamaTokenDataArray(n_vocab=llm._n_vocab)
+    spare.n_tokens = 0
+    spare._requires_eval = True
+    spare.input_ids = numpy.ndarray(llm.input_ids.shape, dtype=llm.input_ids.dtype)
+    spare.scores = numpy.ndarray(llm.scores.shape, dtype=llm.scores.dtype)
+    spare._mirostat_mu = ctypes.c_float(10.0)
+    spare._sampler = None
+    spare.cache = None
+    spare._chat_handlers = {}
+    spare._localkit_weights = llm  # the weights must outlive this context
+    return spare
+
+
+def _close_spare(spare: Any) -> None:
+    spare.close()
 
 
 def clear_model_cache() -> None:

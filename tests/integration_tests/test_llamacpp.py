@@ -17,7 +17,6 @@ from langchain_localkit import (
     ContextOverflowError,
     InvalidModelFileError,
     LlamaCpp,
-    ModelBusyError,
     ModelLoadError,
 )
 
@@ -32,10 +31,10 @@ def gemma(gemma_path: Path) -> LlamaCpp:
     return LlamaCpp(model_path=str(gemma_path), temperature=0, max_tokens=24, seed=1, n_ctx=2048)
 
 
-async def _wait_unlocked(lock: Any, limit_s: float = 2.0) -> None:
+async def _wait_unlocked(entry: Any, limit_s: float = 2.0) -> None:
     """Wait until no call holds the model; fail if decoding goes on for `limit_s` seconds."""
     deadline = time.perf_counter() + limit_s
-    while lock.locked():
+    while entry.busy:
         assert time.perf_counter() < deadline, "decoding continued after the consumer stopped"
         await asyncio.sleep(0.005)
 
@@ -234,13 +233,13 @@ async def test_concurrent_tasks_are_serialised(tiny_gguf_path: Path) -> None:
     assert await asyncio.gather(*(llm.ainvoke(p) for p in prompts)) == expected
 
 
-def test_nested_call_in_a_stream_is_refused(tiny: LlamaCpp) -> None:
+def test_nested_call_in_a_stream_runs_on_a_spare_context(tiny: LlamaCpp) -> None:
+    expected = tiny.invoke("the year")
     stream = tiny.stream("the moon")
     next(stream)
-    with pytest.raises(ModelBusyError):
-        tiny.invoke("the year")
+    assert tiny.invoke("the year") == expected  # a spare context, not ModelBusyError
     stream.close()
-    assert tiny.invoke("the year")  # the model is free again once the stream is closed
+    assert not tiny.engine.load()[0].busy
 
 
 def test_closing_a_sync_stream_stops_decoding(gemma_path: Path) -> None:
@@ -249,9 +248,9 @@ def test_closing_a_sync_stream_stops_decoding(gemma_path: Path) -> None:
     for _ in range(3):
         next(stream)
     entry, _ = llm.engine.load()
-    assert entry.lock.locked()
+    assert entry.busy
     stream.close()
-    assert not entry.lock.locked()
+    assert not entry.busy
 
 
 async def test_breaking_out_of_astream_stops_decoding(gemma_path: Path) -> None:
@@ -266,7 +265,7 @@ async def test_breaking_out_of_astream_stops_decoding(gemma_path: Path) -> None:
             break
     await stream.aclose()
     # langchain-core leaves closing our inner generator to asyncio's finaliser (next loop turn)
-    await _wait_unlocked(entry.lock)
+    await _wait_unlocked(entry)
     elapsed = time.perf_counter() - start
     assert elapsed < 10, "2000 tokens would take far longer: decoding must have stopped"
 
@@ -285,7 +284,7 @@ async def test_cancelled_task_stops_decoding(gemma_path: Path) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await _wait_unlocked(entry.lock)
+    await _wait_unlocked(entry)
 
 
 # --- the source document's call, silence, and errors ------------------------------------------

@@ -1,4 +1,4 @@
-"""The loaded-model cache and the per-model lock."""
+"""The loaded-model cache and the per-call leases on a model's contexts."""
 
 import gc
 import threading
@@ -7,7 +7,12 @@ import time
 import pytest
 
 from langchain_localkit import ModelBusyError
-from langchain_localkit._core.models import ModelCache, ModelLock
+from langchain_localkit._core.models import (
+    MAX_SPARES,
+    PAUSE_PATIENCE_S,
+    LoadedModel,
+    ModelCache,
+)
 
 
 class Model:
@@ -95,13 +100,27 @@ def test_failed_load_raises_and_can_be_retried() -> None:
     assert loaded and entry.model.name == "ok"
 
 
-def test_lock_serialises_threads() -> None:
-    lock = ModelLock()
+def _entry(spawn: bool = True) -> tuple[LoadedModel[Model], list[str]]:
+    closed: list[str] = []
+    made = iter(range(1, 100))
+    entry: LoadedModel[Model] = LoadedModel(
+        key="k",
+        model=Model("primary"),
+        load_ms=0.0,
+        spawn=(lambda m: Model(f"spare{next(made)}")) if spawn else None,
+        close_spare=lambda m: closed.append(m.name),
+    )
+    return entry, closed
+
+
+def test_leases_serialise_threads() -> None:
+    entry, _ = _entry()
     inside = []
     overlaps = []
 
     def work() -> None:
-        with lock:
+        with entry.lease() as lease:
+            assert not lease.spare  # nobody pauses: every call waits for the one context
             inside.append(1)
             if len(inside) > 1:
                 overlaps.append(1)
@@ -114,13 +133,112 @@ def test_lock_serialises_threads() -> None:
     for t in threads:
         t.join()
     assert not overlaps
+    assert entry.spares == 0 and not entry.busy
 
 
-def test_lock_refuses_reentry_from_the_same_thread() -> None:
-    lock = ModelLock()
-    with lock, pytest.raises(ModelBusyError, match="unfinished stream"):
-        lock.acquire()
-    assert not lock.locked()
+def test_same_thread_call_during_an_unfinished_stream_gets_a_spare_context() -> None:
+    entry, closed = _entry()
+    stream = entry.lease()  # a half-read stream of this thread
+    stream.pause()
+    with entry.lease() as call:
+        assert call.spare and call.model.name == "spare1"
+        assert stream.model.name == "primary"  # the stream keeps its context
+    assert entry.spares == 1, "kept while the primary is held: the next call reuses it"
+    with entry.lease() as again:
+        assert again.model.name == "spare1"
+    stream.release()
+    assert closed == ["spare1"] and entry.spares == 0 and not entry.busy
+
+
+def test_same_thread_without_spares_is_refused_not_deadlocked() -> None:
+    entry, _ = _entry(spawn=False)
+    with entry.lease(), pytest.raises(ModelBusyError, match="unfinished streams"):
+        entry.lease()
+    assert not entry.busy
+
+
+def test_spares_are_bounded() -> None:
+    entry, _ = _entry()
+    held = [entry.lease() for _ in range(MAX_SPARES + 1)]
+    assert entry.spares == MAX_SPARES
+    with pytest.raises(ModelBusyError):
+        entry.lease()
+    for lease in held:
+        lease.release()
+    assert entry.spares == 0
+
+
+def test_other_thread_waits_for_an_active_call() -> None:
+    entry, _ = _entry()
+    active = entry.lease()  # decoding: never paused
+    got: list[str] = []
+
+    def other() -> None:
+        with entry.lease() as lease:
+            got.append(lease.model.name)
+
+    t = threading.Thread(target=other)
+    t.start()
+    time.sleep(PAUSE_PATIENCE_S + 0.3)
+    assert not got, "an active call is waited for, however long it takes"
+    active.release()
+    t.join(5)
+    assert got == ["primary"]
+
+
+def test_other_thread_stops_waiting_for_a_stream_nobody_reads() -> None:
+    entry, closed = _entry()
+    abandoned = entry.lease()
+    abandoned.pause()
+    got: list[str] = []
+
+    def other() -> None:
+        with entry.lease() as lease:
+            got.append(lease.model.name)
+
+    start = time.monotonic()
+    t = threading.Thread(target=other)
+    t.start()
+    t.join(5)
+    waited = time.monotonic() - start
+    assert got == ["spare1"]
+    assert PAUSE_PATIENCE_S * 0.9 <= waited < PAUSE_PATIENCE_S + 1.0
+    abandoned.resume()  # the stream is read again: it still has its own context
+    assert abandoned.model.name == "primary"
+    abandoned.release()
+    assert closed == ["spare1"]
+
+
+def test_handed_off_lease_makes_this_thread_wait_instead_of_failing() -> None:
+    entry, _ = _entry(spawn=False)
+    lease = entry.lease()
+    lease.hand_off()  # a worker thread decodes to the end and releases
+    threading.Timer(0.2, lease.release).start()
+    start = time.monotonic()
+    with entry.lease() as mine:
+        assert mine.model.name == "primary"
+    assert time.monotonic() - start >= 0.15
+
+
+def test_a_failed_spare_is_not_counted() -> None:
+    def broken(model: Model) -> Model:
+        raise RuntimeError("no memory for a KV cache")
+
+    entry: LoadedModel[Model] = LoadedModel(key="k", model=Model("p"), load_ms=0.0, spawn=broken)
+    with entry.lease():
+        with pytest.raises(RuntimeError, match="KV cache"):
+            entry.lease()
+        assert entry.spares == 0
+    assert not entry.busy
+
+
+def test_released_lease_cannot_be_used() -> None:
+    entry, _ = _entry()
+    lease = entry.lease()
+    lease.release()
+    lease.release()  # idempotent
+    with pytest.raises(RuntimeError, match="released"):
+        lease.model  # noqa: B018
 
 
 def test_close_all_frees_idle_models_and_leaves_busy_ones() -> None:
@@ -135,16 +253,8 @@ def test_close_all_frees_idle_models_and_leaves_busy_ones() -> None:
     idle, _ = cache.get_or_load("idle", lambda: Model("idle"))
     busy, _ = cache.get_or_load("busy", lambda: Model("busy"))
     cache.get_or_load("broken", lambda: Model("broken"))
-    with busy.lock:
+    with busy.lease():
         cache.close_all()
     assert closed == ["idle"]
     assert len(cache) == 0
-    assert not idle.lock.locked() and not busy.lock.locked()
-
-
-def test_try_acquire_does_not_wait() -> None:
-    lock = ModelLock()
-    assert lock.try_acquire()
-    assert not lock.try_acquire()
-    lock.release()
-    assert not lock.locked()
+    assert not idle.busy and not busy.busy

@@ -81,7 +81,7 @@ def test_breaking_out_of_a_stream_stops_decoding_and_frees_the_model(
     stream = llm.stream("The first man")
     next(stream)
     stream.close()
-    assert not llm.engine.load()[0].lock.locked()
+    assert not llm.engine.load()[0].busy
     assert llm.invoke("The first man", max_tokens=2)
 
 
