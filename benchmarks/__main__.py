@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_cpu, bench_gpt4all, bench_llamacpp, bench_llamafile, bench_more
+from benchmarks import (
+    bench_contexts,
+    bench_cpu,
+    bench_gpt4all,
+    bench_llamacpp,
+    bench_llamafile,
+    bench_more,
+)
 from benchmarks.harness import RESULTS, ScenarioResult, machine, print_table, save
 
 
@@ -57,6 +64,15 @@ def targets(results: list[ScenarioResult]) -> list[tuple[str, str, bool]]:
                         "turn-2 prompt eval counts only new tokens",
                         f"{evaluated} evaluated of {row['turn2_prompt_tokens_total']}",
                         evaluated <= new,
+                    )
+                )
+            if "spare_ms" in row:
+                out.append(
+                    (
+                        f"spare context cheaper than a second Llama ({row['model']})",
+                        f"{row['spare_ms']:.0f} ms, {row['spare_mb']:.0f} MB vs "
+                        f"{row['second_llama_ms']:.0f} ms, {row['second_llama_mb']:.0f} MB",
+                        row["time_ratio"] < 1 and row["memory_ratio"] < 1,
                     )
                 )
             if "probe_ms_median" in row:
@@ -123,7 +139,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
 
-    from langchain_localkit.testing import gemma_model_path, make_tiny_gguf
+    from langchain_localkit.testing import gemma_model_path, make_tiny_gguf, smollm2_model_path
     from langchain_localkit.testing.minilm import minilm_gguf_path
 
     gemma = args.model or gemma_model_path()
@@ -141,6 +157,7 @@ def main() -> None:
         add(bench_llamacpp.stream_scenario(path, tokens=tokens, rounds=args.rounds))
     add(bench_llamacpp.chat_stream_scenario(gemma, tokens=args.tokens, rounds=args.rounds))
     add(bench_llamacpp.load_once_scenario(gemma))
+    add(bench_contexts.spare_context_scenario({"gemma": gemma, "smollm2": smollm2_model_path()}))
     add(bench_cpu.probe_scenario())
     add(bench_cpu.repack_scenario(gemma, tokens=args.tokens, rounds=args.rounds))
     add(bench_more.prefix_reuse_scenario(gemma))
