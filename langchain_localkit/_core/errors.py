@@ -3,12 +3,17 @@
 Every error subclasses `LocalKitError` and also the closest builtin, so existing
 `except FileNotFoundError` / `except ConnectionError` / `except ValueError` code keeps working.
 Each message says what happened and what to do about it.
+
+Server errors also match the `requests` exceptions community's `Llamafile` raised (see
+`RequestsCompatible`), without `requests` becoming a dependency.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
+from typing import Any, ClassVar
 
 
 class LocalKitError(Exception):
@@ -106,8 +111,62 @@ class RuntimeNotInstalledError(LocalKitError, ImportError):
         self.extra = extra
 
 
-class ServerUnavailableError(LocalKitError, ConnectionError):
+class RequestsCompatible(Exception):
+    """Server errors that `except requests.exceptions.X` written for community classes catches.
+
+    langchain-community's `Llamafile` called the server with `requests`, so code around it
+    catches `requests.exceptions.ConnectionError`, `Timeout` or `HTTPError`. We speak HTTP with
+    httpx; when the program has imported `requests` (it must have, to name its exceptions in an
+    `except`), a server error is created as a subclass that also derives from the matching
+    `requests` exception. Without `requests` nothing changes and nothing is imported.
+    """
+
+    _requests_bases: ClassVar[tuple[str, ...]] = ()
+    """Names in `requests.exceptions` this error also derives from, when requests is loaded."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        requests = sys.modules.get("requests")
+        if requests is not None and cls._requests_bases and "_localkit_base" not in vars(cls):
+            cls = _requests_twin(cls, requests)
+        if issubclass(cls, OSError):
+            # OSError's layout wins in a twin; its __new__ would read (errno, strerror) from
+            # two arguments, and our messages are one
+            return OSError.__new__(cls, *args[:1])
+        return super().__new__(cls, *args, **kwargs)
+
+    def __reduce__(self) -> Any:
+        base = getattr(type(self), "_localkit_base", type(self))
+        return (base, self.args, self.__dict__)
+
+
+_TWINS: dict[type[RequestsCompatible], type[RequestsCompatible]] = {}
+
+
+def _requests_twin(cls: type[RequestsCompatible], requests: Any) -> type[RequestsCompatible]:
+    twin = _TWINS.get(cls)
+    if twin is not None:
+        return twin
+    bases = tuple(getattr(requests.exceptions, name) for name in cls._requests_bases)
+    twin = type(
+        cls.__name__,
+        (cls, *bases),
+        {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+            "_localkit_base": cls,
+            # what RequestException.__init__ would set; our __init__ runs instead
+            "response": None,
+            "request": None,
+        },
+    )
+    return _TWINS.setdefault(cls, twin)
+
+
+class ServerUnavailableError(RequestsCompatible, LocalKitError, ConnectionError):
     """No server answers at the configured URL, or it is still loading after the timeout."""
+
+    _requests_bases: ClassVar[tuple[str, ...]] = ("ConnectionError",)
 
 
 class ModelNotPulledError(LocalKitError, LookupError):
@@ -125,17 +184,23 @@ class ModelNotPulledError(LocalKitError, LookupError):
 class ServerDisconnectedError(ServerUnavailableError):
     """The server closed the connection in the middle of a reply (it crashed or was stopped)."""
 
+    _requests_bases: ClassVar[tuple[str, ...]] = ("ConnectionError", "ChunkedEncodingError")
+
 
 class ServerTimeoutError(ServerUnavailableError, TimeoutError):
     """The server did not answer, or did not send the next part of a reply, in time."""
 
+    _requests_bases: ClassVar[tuple[str, ...]] = ("ConnectTimeout", "ReadTimeout")
 
-class ServerError(LocalKitError, RuntimeError):
+
+class ServerError(RequestsCompatible, LocalKitError, RuntimeError):
     """A server answered with an error (its own message is kept).
 
     Attributes:
         status_code: The HTTP status, or None for an error inside a stream.
     """
+
+    _requests_bases: ClassVar[tuple[str, ...]] = ("HTTPError",)
 
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
@@ -182,6 +247,7 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelNotPulledError",
+    "RequestsCompatible",
     "RuntimeNotInstalledError",
     "ServerDisconnectedError",
     "ServerError",

@@ -161,9 +161,7 @@ class LoadedModel(Generic[T]):
                         return Lease(self, slot)
                 mine = all(s.owner == me for s in self._slots)
                 now = time.monotonic()
-                paused = [
-                    now - s.paused_since for s in self._slots if s.paused_since is not None
-                ]
+                paused = [now - s.paused_since for s in self._slots if s.paused_since is not None]
                 stuck = any(s.owner == me for s in self._slots) or any(
                     p >= PAUSE_PATIENCE_S for p in paused
                 )

@@ -469,9 +469,7 @@ class LlamaCppEngine:
                 text = decode(buf.raw[:n]) if n > 0 else ""
                 if stops:
                     pending += text
-                    hit = min(
-                        ((pending.find(s), s) for s in stops if s in pending), default=None
-                    )
+                    hit = min(((pending.find(s), s) for s in stops if s in pending), default=None)
                     if hit is not None:
                         if hit[0] > 0:
                             yield pending[: hit[0]]

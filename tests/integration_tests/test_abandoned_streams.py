@@ -117,9 +117,7 @@ def test_spare_context_keeps_the_load_options(tiny_gguf_path: Path) -> None:
     next(stream)
     with pytest.raises(ContextOverflowError):
         llm.invoke("the moon " * 100)
-    assert llm.invoke(PROMPTS[1]) == _tiny(tiny_gguf_path, n_ctx=64, n_batch=64).invoke(
-        PROMPTS[1]
-    )
+    assert llm.invoke(PROMPTS[1]) == _tiny(tiny_gguf_path, n_ctx=64, n_batch=64).invoke(PROMPTS[1])
     stream.close()
 
 
