@@ -7,13 +7,17 @@ directory and file name), and `allow_download` is off unless you set it.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 from langchain_core.language_models import LangSmithParams
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from langchain_localkit._compat import (
+    accept_community_arguments,
+    ignored_call_options,
+    unknown_call_options,
+)
 from langchain_localkit._core.gguf import check_model_path
 from langchain_localkit._core.langchain import merge_stop, migrate_callback_manager
 from langchain_localkit.engines.gpt4all import GPT4AllEngine, GPT4AllLoadOptions, GPT4AllSampling
@@ -22,7 +26,6 @@ _CALL_KWARGS = frozenset(
     {"max_tokens", "n_predict", "temp", "top_k", "top_p", "min_p", "repeat_penalty",
      "repeat_last_n", "n_batch"}
 )  # fmt: skip
-_UNUSED = ("n_parts", "seed", "logits_all", "vocab_only", "use_mlock", "embedding", "echo")
 
 
 class GPT4AllParams(BaseModel):
@@ -77,6 +80,7 @@ class GPT4AllParams(BaseModel):
     use_mlock: bool = False
     embedding: bool = False
     echo: bool | None = False
+    f16_kv: bool = True
     """Accepted for compatibility and ignored (the bindings have no such options)."""
     client: Any = None
     """Accepted for compatibility; use `engine.gpt4all` for the bindings' object."""
@@ -90,8 +94,9 @@ class GPT4AllParams(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _accept_callback_manager(cls, values: Any) -> Any:
-        return migrate_callback_manager(values)
+    def _accept_community_arguments(cls, values: Any) -> Any:
+        values = migrate_callback_manager(values)
+        return accept_community_arguments("GPT4All", values, cls)
 
     @field_validator("model", mode="before")
     @classmethod
@@ -104,14 +109,6 @@ class GPT4AllParams(BaseModel):
         if self.model_path is not None and not path.is_absolute():
             path = Path(self.model_path).expanduser() / path
         self.model = str(check_model_path(path))
-        ignored = [name for name in _UNUSED if name in self.model_fields_set]
-        if ignored:
-            warnings.warn(
-                f"{', '.join(ignored)} {'has' if len(ignored) == 1 else 'have'} no effect in the "
-                "gpt4all bindings and is ignored.",
-                UserWarning,
-                stacklevel=4,
-            )
         from langchain_localkit.callbacks.timing import attach_verbose_timing
 
         attach_verbose_timing(self)
@@ -138,12 +135,9 @@ class GPT4AllParams(BaseModel):
             self._engine.unload()
 
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> GPT4AllSampling:
-        unknown = set(kwargs) - _CALL_KWARGS
+        unknown = set(kwargs) - _CALL_KWARGS - ignored_call_options("GPT4All")
         if unknown:
-            raise TypeError(
-                f"Unknown argument(s) for {type(self).__name__}: {', '.join(sorted(unknown))}. "
-                f"Per-call options: {', '.join(sorted(_CALL_KWARGS))}, stop."
-            )
+            raise TypeError(unknown_call_options(type(self).__name__, unknown, _CALL_KWARGS))
         limit = kwargs.get("max_tokens", kwargs.get("n_predict"))
         if limit is None:
             limit = self.n_predict if self.n_predict is not None else self.max_tokens

@@ -8,13 +8,18 @@ from the model, silence unless `verbose=True`).
 from __future__ import annotations
 
 import os
-import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 from langchain_core.language_models import LangSmithParams
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from langchain_localkit._compat import (
+    accept_community_arguments,
+    ignored_call_options,
+    unknown_call_options,
+)
 from langchain_localkit._core.gguf import check_model_path
 from langchain_localkit._core.langchain import merge_stop, migrate_callback_manager
 from langchain_localkit.engines.llamacpp import (
@@ -41,6 +46,7 @@ _SAMPLING_KWARGS = frozenset(
         "seed",
         "grammar",
         "logits_processor",
+        "logit_bias",
     }
 )
 
@@ -101,7 +107,9 @@ class LlamaCppLoadParams(BaseModel):
     last_n_tokens_size: int = 64
     """Tokens considered by the repeat penalty."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Further `llama_cpp.Llama` arguments; unknown names are rejected at load time."""
+    """Further `llama_cpp.Llama` arguments (e.g. `{"offload_kqv": False}`); a name
+    `llama_cpp.Llama` does not know fails when the model loads. Undeclared constructor
+    arguments land here, with a warning, as in langchain-community."""
     verbose: bool = False
     """Print llama.cpp's timing report to stderr after each call (a `TimingCallbackHandler`
     is attached). Without it nothing is printed (llama.cpp's log goes to the
@@ -109,10 +117,14 @@ class LlamaCppLoadParams(BaseModel):
 
     _engine: LlamaCppEngine | None = PrivateAttr(default=None)
 
+    _community_name: ClassVar[str] = "LlamaCpp"
+    """The langchain-community class whose arguments this face accepts (see `_compat`)."""
+
     @model_validator(mode="before")
     @classmethod
-    def _accept_callback_manager(cls, values: Any) -> Any:
-        return migrate_callback_manager(values)
+    def _accept_community_arguments(cls, values: Any) -> Any:
+        values = migrate_callback_manager(values)
+        return accept_community_arguments(cls._community_name, values, cls, to_model_kwargs=True)
 
     @field_validator("model_path", mode="before")
     @classmethod
@@ -127,12 +139,6 @@ class LlamaCppLoadParams(BaseModel):
             raise ValueError("n_ctx must be positive, or 0 for the model's full context.")
         if self.n_ctx and self.n_batch > self.n_ctx:
             raise ValueError(f"n_batch ({self.n_batch}) cannot exceed n_ctx ({self.n_ctx}).")
-        if self.n_parts != -1:
-            warnings.warn(
-                "`n_parts` is obsolete (GGML multi-part files) and is ignored.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
         return self
 
     def _load_options(self, **overrides: Any) -> LlamaLoadOptions:
@@ -234,6 +240,10 @@ class LlamaCppParams(LlamaCppLoadParams):
         attach_verbose_timing(self)
         return self
 
+    def _call_options(self) -> frozenset[str]:
+        """The per-call options this face takes (besides `stop`)."""
+        return _SAMPLING_KWARGS
+
     def _grammar_text(self) -> str | None:
         if self.grammar_path is not None:
             return Path(self.grammar_path).read_text(encoding="utf-8")
@@ -245,16 +255,18 @@ class LlamaCppParams(LlamaCppLoadParams):
         raise TypeError("grammar must be a GBNF string or a llama_cpp.LlamaGrammar")
 
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> SamplingParams:
-        unknown = set(kwargs) - _SAMPLING_KWARGS
+        unknown = set(kwargs) - _SAMPLING_KWARGS - ignored_call_options(self._community_name)
         if unknown:
             raise TypeError(
-                f"Unknown argument(s) for {type(self).__name__}: {', '.join(sorted(unknown))}. "
-                f"Per-call options: {', '.join(sorted(_SAMPLING_KWARGS))}, stop."
+                unknown_call_options(self._community_name, unknown, self._call_options())
             )
         grammar = kwargs.get("grammar", self._grammar_text())
         if grammar is not None and not isinstance(grammar, str):
             grammar = getattr(grammar, "_grammar", grammar)
         seed = kwargs.get("seed", self.seed)
+        processor = kwargs.get("logits_processor")
+        if kwargs.get("logit_bias"):
+            processor = _logit_bias_processor(kwargs["logit_bias"], processor)
         return SamplingParams(
             max_tokens=kwargs.get("max_tokens", self.max_tokens),
             temperature=kwargs.get("temperature", self.temperature),
@@ -271,7 +283,7 @@ class LlamaCppParams(LlamaCppLoadParams):
             seed=seed if seed is not None and seed >= 0 else None,
             stop=merge_stop(self.stop, stop),
             grammar=grammar,
-            logits_processor=kwargs.get("logits_processor"),
+            logits_processor=processor,
         )
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -295,6 +307,28 @@ class LlamaCppParams(LlamaCppLoadParams):
     def get_token_ids(self, text: str) -> list[int]:
         """Token ids of `text` in the model's own vocabulary (loads the model)."""
         return self.engine.tokenize(text, add_bos=False)
+
+
+def _logit_bias_processor(bias: Mapping[Any, float], then: Any = None) -> list[Any]:
+    """Logits processors (llama-cpp-python's list form): `then`'s, then `bias` added to scores.
+
+    `bias` is OpenAI's `logit_bias`: {token id: value added to that token's logit}.
+    """
+    items = [(int(token), float(value)) for token, value in bias.items()]
+
+    def apply(input_ids: Any, scores: Any) -> Any:
+        for token, value in items:
+            scores[token] += value
+        return scores
+
+    previous = (
+        []
+        if then is None
+        else [then]
+        if callable(then) and not isinstance(then, list)
+        else list(then)
+    )
+    return [*previous, apply]
 
 
 def generation_info(info: GenerationInfo) -> dict[str, Any]:

@@ -127,6 +127,7 @@ class ChatLlamaCpp(LlamaCppParams, ToolsAndStructuredOutputMixin, BaseChatModel)
     """Accepted for compatibility; `invoke` always decodes through the streaming path."""
 
     _ls_model_type: ClassVar[Literal["llm", "chat"]] = "chat"
+    _community_name: ClassVar[str] = "ChatLlamaCpp"
 
     @property
     def _llm_type(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Literal
+from typing import ClassVar, Literal
 
 from langchain_core.embeddings import Embeddings
 from pydantic import Field
@@ -35,6 +35,8 @@ class LlamaCppEmbeddings(LlamaCppLoadParams, Embeddings):
             vectors = emb.embed_documents(["Paris is in France.", "The Moon orbits Earth."])
             query = emb.embed_query("Where is Paris?")
     """
+
+    _community_name: ClassVar[str] = "LlamaCppEmbeddings"
 
     n_batch: int = Field(default=2048, ge=1)
     """Tokens per batch (at most the model's trained context, e.g. 512 for BERT models); a

@@ -15,6 +15,8 @@ from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._llamacpp import LlamaCppParams, generation_info
 from langchain_localkit.engines.llamacpp import GenerationInfo
 
+_COMPLETION_OPTIONS = frozenset({"logprobs", "suffix", "echo"})
+
 
 class LlamaCpp(LlamaCppParams, BaseLLM):
     """A GGUF model run in-process by llama.cpp (through llama-cpp-python).
@@ -117,17 +119,30 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
         return list(family.stop) if family is not None else []
 
     # --- generation ----------------------------------------------------------------------------
-    def _needs_completion_api(self) -> bool:
-        return self.logprobs is not None or self.suffix is not None
+    def _call_options(self) -> frozenset[str]:
+        return super()._call_options() | _COMPLETION_OPTIONS
+
+    def _completion_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """`logprobs`, `suffix` and `echo` for this call (call options win over fields)."""
+        return {
+            "logprobs": kwargs.pop("logprobs", self.logprobs),
+            "suffix": kwargs.pop("suffix", self.suffix),
+            "echo": kwargs.pop("echo", self.echo),
+        }
 
     def _final_chunk(self, info: GenerationInfo) -> GenerationChunk:
         return GenerationChunk(text="", generation_info=generation_info(info))
 
-    def _complete_once(self, prompt: str, stop: list[str] | None, **kwargs: Any) -> GenerationChunk:
+    def _complete_once(
+        self, prompt: str, stop: list[str] | None, options: dict[str, Any], **kwargs: Any
+    ) -> GenerationChunk:
+        if options["logprobs"] is not None and not self.logits_all:
+            raise ValueError(
+                "logprobs needs the logits of every token: load the model with "
+                "`LlamaCpp(..., logits_all=True)`."
+            )
         params = self._sampling(stop, kwargs)
-        choice, info = self.engine.complete(
-            prompt, params, logprobs=self.logprobs, suffix=self.suffix, echo=self.echo
-        )
+        choice, info = self.engine.complete(prompt, params, **options)
         gen_info = generation_info(info)
         gen_info["logprobs"] = choice.get("logprobs")
         return GenerationChunk(text=choice["text"], generation_info=gen_info)
@@ -139,14 +154,15 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
-        if self._needs_completion_api():
-            chunk = self._complete_once(prompt, stop, **kwargs)
+        options = self._completion_options(kwargs)
+        if options["logprobs"] is not None or options["suffix"] is not None:
+            chunk = self._complete_once(prompt, stop, options, **kwargs)
             if run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
             return
         params = self._sampling([*(stop or []), *self._template_stops()], kwargs)
-        if self.echo:
+        if options["echo"]:
             yield GenerationChunk(text=prompt)
         for item in self.engine.stream(prompt, params):
             if isinstance(item, str):
@@ -164,9 +180,10 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
-        if self._needs_completion_api():
+        options = self._completion_options(kwargs)
+        if options["logprobs"] is not None or options["suffix"] is not None:
             iterator = iterate_in_thread(
-                lambda _c: iter([self._complete_once(prompt, stop, **kwargs)])
+                lambda _c: iter([self._complete_once(prompt, stop, options, **kwargs)])
             )
             async for chunk in iterator:
                 if run_manager:
@@ -175,7 +192,7 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
             return
         params = self._sampling([*(stop or []), *self._template_stops()], kwargs)
         engine = self.engine
-        if self.echo:
+        if options["echo"]:
             yield GenerationChunk(text=prompt)
         async for item in iterate_in_thread(
             lambda cancel: engine.stream(prompt, params, cancel=cancel)

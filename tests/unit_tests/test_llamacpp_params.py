@@ -106,7 +106,7 @@ def test_bad_parameters_fail_at_construction(
 
 
 def test_obsolete_n_parts_warns(model_file: Path) -> None:
-    with pytest.warns(DeprecationWarning, match="n_parts"):
+    with pytest.warns(UserWarning, match="`n_parts` has no effect in LlamaCpp"):
         LlamaCpp(model_path=str(model_file), n_parts=2)
 
 
