@@ -159,6 +159,8 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "stop": "the same meaning: no stop strings",
     },
     "Llamafile": {
+        "n_predict": "`n_predict` is an alias of `max_tokens` (256); -1 decoded until the "
+        "context was full",
         "verbose": "silent unless asked",
         "request_timeout": "a dead server is reported after 10 minutes instead of never",
         "streaming": "`invoke` streams so callbacks see every token; the text is the same",
@@ -214,6 +216,8 @@ def accept_community_arguments(
     changes = CONSTRUCTOR.get(cls_name, {})
     values = dict(values)
     for name, change in changes.items():
+        if change.kind == "removed" and name in values:
+            values.pop(name)  # given as None, its community default (reject_removed let it by)
         if change.kind != "ignored" or name not in values:
             continue
         declared = model.model_fields.get(name)

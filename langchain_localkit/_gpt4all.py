@@ -80,7 +80,7 @@ class GPT4AllParams(BaseModel):
     use_mlock: bool = False
     embedding: bool = False
     echo: bool | None = False
-    f16_kv: bool = True
+    f16_kv: bool = False
     """Accepted for compatibility and ignored (the bindings have no such options)."""
     client: Any = None
     """Accepted for compatibility; use `engine.gpt4all` for the bindings' object."""
@@ -133,6 +133,11 @@ class GPT4AllParams(BaseModel):
         """Drop this wrapper's hold on the model (freed when no other wrapper uses it)."""
         if self._engine is not None:
             self._engine.unload()
+
+    @classmethod
+    def call_options(cls) -> frozenset[str]:
+        """The per-call options (`invoke(..., **options)`), besides `stop`."""
+        return _CALL_KWARGS
 
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> GPT4AllSampling:
         unknown = set(kwargs) - _CALL_KWARGS - ignored_call_options("GPT4All")

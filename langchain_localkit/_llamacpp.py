@@ -240,8 +240,9 @@ class LlamaCppParams(LlamaCppLoadParams):
         attach_verbose_timing(self)
         return self
 
-    def _call_options(self) -> frozenset[str]:
-        """The per-call options this face takes (besides `stop`)."""
+    @classmethod
+    def call_options(cls) -> frozenset[str]:
+        """The per-call options this face takes (`invoke(..., **options)`), besides `stop`."""
         return _SAMPLING_KWARGS
 
     def _grammar_text(self) -> str | None:
@@ -258,7 +259,7 @@ class LlamaCppParams(LlamaCppLoadParams):
         unknown = set(kwargs) - _SAMPLING_KWARGS - ignored_call_options(self._community_name)
         if unknown:
             raise TypeError(
-                unknown_call_options(self._community_name, unknown, self._call_options())
+                unknown_call_options(self._community_name, unknown, self.call_options())
             )
         grammar = kwargs.get("grammar", self._grammar_text())
         if grammar is not None and not isinstance(grammar, str):

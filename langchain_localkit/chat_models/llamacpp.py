@@ -59,6 +59,11 @@ class _Outcome:
     infos: list[GenerationInfo] = field(default_factory=list)
 
 
+_CHAT_OPTIONS = frozenset(
+    {"tools", "tool_choice", "parallel_tool_calls", "response_format", "model"}
+)
+
+
 class ChatLlamaCpp(LlamaCppParams, ToolsAndStructuredOutputMixin, BaseChatModel):
     """A GGUF chat model run in-process by llama.cpp (through llama-cpp-python).
 
@@ -156,6 +161,11 @@ class ChatLlamaCpp(LlamaCppParams, ToolsAndStructuredOutputMixin, BaseChatModel)
         from langchain_localkit.prompts import render_chat
 
         return render_chat(list(messages), self._prompt_target(), guard=self.guard)
+
+    @classmethod
+    def call_options(cls) -> frozenset[str]:
+        """The per-call options (`invoke(..., **options)`), besides `stop`."""
+        return super().call_options() | _CHAT_OPTIONS
 
     def _plan(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]

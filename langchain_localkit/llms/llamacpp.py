@@ -119,8 +119,10 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
         return list(family.stop) if family is not None else []
 
     # --- generation ----------------------------------------------------------------------------
-    def _call_options(self) -> frozenset[str]:
-        return super()._call_options() | _COMPLETION_OPTIONS
+    @classmethod
+    def call_options(cls) -> frozenset[str]:
+        """The per-call options (`invoke(..., **options)`), besides `stop`."""
+        return super().call_options() | _COMPLETION_OPTIONS
 
     def _completion_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """`logprobs`, `suffix` and `echo` for this call (call options win over fields)."""

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from langchain_localkit._compat import unknown_call_options
 from langchain_localkit._core.langchain import (
     join_chunks,
     llm_output,
@@ -219,14 +220,16 @@ class LlamafileParams(LlamafileConnection):
         attach_verbose_timing(self)
         return self
 
+    @classmethod
+    def call_options(cls) -> frozenset[str]:
+        """The per-call options (`invoke(..., **options)`), besides `stop`."""
+        return _CALL_KWARGS
+
     def _body(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The `/completion` body of one call: the fields, overridden by call options."""
         unknown = set(kwargs) - _CALL_KWARGS
         if unknown:
-            raise TypeError(
-                f"Unknown argument(s) for {type(self).__name__}: {', '.join(sorted(unknown))}. "
-                f"Per-call options: {', '.join(sorted(_CALL_KWARGS))}, stop."
-            )
+            raise TypeError(unknown_call_options(type(self).__name__, unknown, _CALL_KWARGS))
         options = dict(kwargs)
         if "max_tokens" in options:
             n_predict = options.pop("max_tokens")
