@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from langchain_localkit import ChatLlamaCpp, GPT4All, GPT4AllEmbeddings, LlamaCpp
-from langchain_localkit._compat import CALL, CONSTRUCTOR
+from langchain_localkit._compat import CALL, CONSTRUCTOR, Change
 from langchain_localkit.embeddings import LlamaCppEmbeddings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,16 +68,18 @@ LLAMA_FACES: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize(
-    ("face", "arg"),
-    [
+def _llama_changes(table: dict[str, dict[str, Change]], kind: str) -> list[tuple[str, str]]:
+    """(face, argument) pairs of the llama.cpp faces whose change is `kind`."""
+    return [
         (face, arg)
-        for face, changes in CONSTRUCTOR.items()
+        for face, changes in table.items()
         if face in LLAMA_FACES
         for arg, change in changes.items()
-        if change.kind == "removed"
-    ],
-)
+        if change.kind == kind
+    ]
+
+
+@pytest.mark.parametrize(("face", "arg"), _llama_changes(CONSTRUCTOR, "removed"))
 def test_removed_constructor_arguments_say_what_replaced_them(
     face: str, arg: str, stub_gguf: Path
 ) -> None:
@@ -86,16 +88,7 @@ def test_removed_constructor_arguments_say_what_replaced_them(
         LLAMA_FACES[face](model_path=str(stub_gguf), **{arg: 3})
 
 
-@pytest.mark.parametrize(
-    ("face", "arg"),
-    [
-        (face, arg)
-        for face, changes in CONSTRUCTOR.items()
-        if face in LLAMA_FACES
-        for arg, change in changes.items()
-        if change.kind == "ignored"
-    ],
-)
+@pytest.mark.parametrize(("face", "arg"), _llama_changes(CONSTRUCTOR, "ignored"))
 def test_ignored_constructor_arguments_warn_and_change_nothing(
     face: str, arg: str, stub_gguf: Path
 ) -> None:
@@ -107,15 +100,7 @@ def test_ignored_constructor_arguments_warn_and_change_nothing(
     assert given.model_kwargs == {}
 
 
-@pytest.mark.parametrize(
-    ("face", "option"),
-    [
-        (face, option)
-        for face in ("LlamaCpp", "ChatLlamaCpp")
-        for option, change in CALL[face].items()
-        if change.kind == "removed"
-    ],
-)
+@pytest.mark.parametrize(("face", "option"), _llama_changes(CALL, "removed"))
 def test_removed_call_options_say_what_replaced_them(
     face: str, option: str, stub_gguf: Path
 ) -> None:
