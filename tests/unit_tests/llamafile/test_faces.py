@@ -68,7 +68,7 @@ def test_body_merges_call_options() -> None:
 
 
 def test_unknown_call_option_is_refused() -> None:
-    with pytest.raises(TypeError, match=r"`temprature` is unknown \(did you mean `temperature`\?\)"):
+    with pytest.raises(TypeError, match=r"`temprature` is unknown \(did you mean `temperature`"):
         Llamafile()._body(None, {"temprature": 0.1})
 
 
