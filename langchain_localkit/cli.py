@@ -37,7 +37,7 @@ def _generation_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from langchain_localkit.engines.llamacpp import GenerationInfo
+    from langchain_localkit._core.generation import GenerationInfo
     from langchain_localkit.llms.llamacpp import LlamaCpp
 
     model = Path(args.model) if args.model else _default_model()

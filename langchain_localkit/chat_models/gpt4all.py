@@ -30,6 +30,7 @@ from langchain_localkit._core.chat import (
     response_format_schema,
     with_system,
 )
+from langchain_localkit._core.generation import GenerationInfo
 from langchain_localkit._core.langchain import usage_metadata
 from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._core.timings import Timings
@@ -43,7 +44,6 @@ from langchain_localkit._core.tools import (
 )
 from langchain_localkit._gpt4all import GPT4AllParams
 from langchain_localkit.engines.gpt4all import GPT4AllSampling
-from langchain_localkit.engines.llamacpp import GenerationInfo
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from langchain_localkit._core.chat import (
     response_format_schema,
     with_system,
 )
+from langchain_localkit._core.generation import GenerationInfo
 from langchain_localkit._core.langchain import usage_metadata
 from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._core.timings import Timings
@@ -35,7 +36,7 @@ from langchain_localkit._core.tools import (
     tools_system_prompt,
 )
 from langchain_localkit._llamacpp import LlamaCppParams
-from langchain_localkit.engines.llamacpp import GenerationInfo, SamplingParams
+from langchain_localkit.engines.llamacpp import SamplingParams
 
 logger = logging.getLogger(__name__)
 

@@ -57,6 +57,7 @@ from langchain_localkit._core.chat import (
     response_format_schema,
     with_system,
 )
+from langchain_localkit._core.generation import GenerationInfo
 from langchain_localkit._core.langchain import usage_metadata
 from langchain_localkit._core.timings import Timings
 from langchain_localkit._core.tools import (
@@ -69,7 +70,6 @@ from langchain_localkit._core.tools import (
     tool_call_schema,
     tools_system_prompt,
 )
-from langchain_localkit.engines.llamacpp import GenerationInfo
 from langchain_localkit.engines.llamafile import ServerInfo, display_model_name
 from langchain_localkit.llms.llamafile import LlamafileParams
 

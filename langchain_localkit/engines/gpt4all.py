@@ -36,10 +36,10 @@ from langchain_localkit._core.errors import (
     UnsupportedArchitectureError,
     llama_cpp_load_reason,
 )
+from langchain_localkit._core.generation import GenerationInfo
 from langchain_localkit._core.gguf import GGUFInfo, check_model_path, read_gguf_info
 from langchain_localkit._core.models import Lease, LoadedModel, ModelCache
 from langchain_localkit._core.timings import Timings
-from langchain_localkit.engines.llamacpp import GenerationInfo
 
 T = TypeVar("T")
 

@@ -24,9 +24,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from langchain_localkit._core.errors import (
     ContextOverflowError,
@@ -34,6 +34,7 @@ from langchain_localkit._core.errors import (
     RuntimeNotInstalledError,
     llama_cpp_load_reason,
 )
+from langchain_localkit._core.generation import FinishReason, GenerationInfo
 from langchain_localkit._core.gguf import GGUFInfo, read_gguf_info
 from langchain_localkit._core.models import LoadedModel, ModelCache
 from langchain_localkit._core.timings import Timings
@@ -52,8 +53,6 @@ logger = logging.getLogger("langchain_localkit.llama_cpp")
 
 DEFAULT_N_CTX = 4096
 """Context window used when none is given: the model's training context, capped at this."""
-
-FinishReason = Literal["stop", "length", "cancelled"]
 
 _CACHE: ModelCache[Any] = ModelCache(close=lambda llama: llama.close())
 _RECENT_LOG: deque[str] = deque(maxlen=12)
@@ -168,29 +167,6 @@ class SamplingParams:
     grammar: str | None = None
     """A GBNF grammar that every generated token must follow."""
     logits_processor: Any = None
-
-
-@dataclass
-class GenerationInfo:
-    """How a generation ended, with exact token counts and timings.
-
-    Attributes:
-        finish_reason: "stop" (end of generation or a stop string), "length" (max_tokens or
-            the context window), or "cancelled".
-        stop_reason: The stop string that matched, "eos", or None.
-        prompt_tokens: Tokens in the prompt (cache hits included).
-        completion_tokens: Tokens generated (end-of-generation excluded).
-        timings: The figures of this call.
-        model_name: The file name of the model.
-    """
-
-    finish_reason: FinishReason
-    stop_reason: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    timings: Timings
-    model_name: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=64)

@@ -59,8 +59,8 @@ from langchain_localkit._core.errors import (
     ServerTimeoutError,
     ServerUnavailableError,
 )
+from langchain_localkit._core.generation import FinishReason, GenerationInfo
 from langchain_localkit._core.timings import Timings
-from langchain_localkit.engines.llamacpp import FinishReason, GenerationInfo
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from langchain_core.language_models import BaseLLM, LanguageModelInput
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 
+from langchain_localkit._core.generation import GenerationInfo
 from langchain_localkit._core.langchain import join_chunks, llm_output
 from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._llamacpp import LlamaCppParams, generation_info
-from langchain_localkit.engines.llamacpp import GenerationInfo
 
 _COMPLETION_OPTIONS = frozenset({"logprobs", "suffix", "echo"})
 

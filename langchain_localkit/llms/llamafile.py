@@ -25,13 +25,13 @@ from pydantic import (
 )
 
 from langchain_localkit._compat import unknown_call_options
+from langchain_localkit._core.generation import GenerationInfo
 from langchain_localkit._core.langchain import (
     join_chunks,
     llm_output,
     merge_stop,
     migrate_callback_manager,
 )
-from langchain_localkit.engines.llamacpp import GenerationInfo
 from langchain_localkit.engines.llamafile import DEFAULT_BASE_URL, LlamafileEngine
 
 # Fields of `/completion` a call may set (llama.cpp's names), besides `max_tokens`/`stop`.

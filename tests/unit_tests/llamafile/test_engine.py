@@ -12,7 +12,7 @@ from langchain_localkit._core.errors import (
     ServerError,
     ServerUnavailableError,
 )
-from langchain_localkit.engines.llamacpp import GenerationInfo
+from langchain_localkit._core.generation import GenerationInfo
 from langchain_localkit.engines.llamafile import (
     _SSE,
     LlamafileEngine,
