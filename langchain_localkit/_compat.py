@@ -249,8 +249,14 @@ def field_names(cls: Any) -> set[str]:
     return names
 
 
-def unknown_call_options(cls_name: str, unknown: Iterable[str], accepted: Iterable[str]) -> str:
-    """The message for per-call options a face does not take, with community's replacements."""
+def unknown_call_options(
+    cls_name: str, unknown: Iterable[str], accepted: Iterable[str], *, label: str | None = None
+) -> str:
+    """The message for per-call options a face does not take, with community's replacements.
+
+    `cls_name` is the community class whose changes explain the options; `label` names the
+    face in the message (default: `cls_name`).
+    """
     changes = CALL.get(cls_name, {})
     parts = []
     for name in sorted(unknown):
@@ -262,7 +268,8 @@ def unknown_call_options(cls_name: str, unknown: Iterable[str], accepted: Iterab
             parts.append(
                 f"`{name}` is unknown" + (f" (did you mean `{close[0]}`?)." if close else ".")
             )
-    return f"{cls_name}: {' '.join(parts)} Per-call options: {', '.join(sorted(accepted))}, stop."
+    options = ", ".join(sorted(accepted))
+    return f"{label or cls_name}: {' '.join(parts)} Per-call options: {options}, stop."
 
 
 def ignored_call_options(cls_name: str) -> frozenset[str]:

@@ -8,18 +8,14 @@ directory and file name), and `allow_download` is off unless you set it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Self
 
-from langchain_core.language_models import LangSmithParams
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from langchain_localkit._compat import (
-    accept_community_arguments,
-    ignored_call_options,
-    unknown_call_options,
-)
+from langchain_localkit._compat import accept_community_arguments
 from langchain_localkit._core.gguf import check_model_path
 from langchain_localkit._core.langchain import merge_stop, migrate_callback_manager
+from langchain_localkit._faces.params import GenerationParams
 from langchain_localkit.engines.gpt4all import GPT4AllEngine, GPT4AllLoadOptions, GPT4AllSampling
 
 _CALL_KWARGS = frozenset(
@@ -28,8 +24,12 @@ _CALL_KWARGS = frozenset(
 )  # fmt: skip
 
 
-class GPT4AllParams(BaseModel):
+class GPT4AllParams(GenerationParams):
     """The constructor parameters of community `GPT4All` (same names and meanings)."""
+
+    _localkit_runtime: ClassVar[str] = "gpt4all"
+    _community_name: ClassVar[str] = "GPT4All"
+    _temperature_field: ClassVar[str] = "temp"
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
 
@@ -86,11 +86,6 @@ class GPT4AllParams(BaseModel):
     """Accepted for compatibility; use `engine.gpt4all` for the bindings' object."""
 
     _engine: GPT4AllEngine | None = PrivateAttr(default=None)
-    _ls_model_type: ClassVar[Literal["llm", "chat"]] = "llm"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.engine.info  # noqa: B018 - a file it cannot load fails here, with its typed error
 
     @model_validator(mode="before")
     @classmethod
@@ -109,9 +104,6 @@ class GPT4AllParams(BaseModel):
         if self.model_path is not None and not path.is_absolute():
             path = Path(self.model_path).expanduser() / path
         self.model = str(check_model_path(path))
-        from langchain_localkit.callbacks.timing import attach_verbose_timing
-
-        attach_verbose_timing(self)
         return self
 
     @property
@@ -140,9 +132,7 @@ class GPT4AllParams(BaseModel):
         return _CALL_KWARGS
 
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> GPT4AllSampling:
-        unknown = set(kwargs) - _CALL_KWARGS - ignored_call_options("GPT4All")
-        if unknown:
-            raise TypeError(unknown_call_options(type(self).__name__, unknown, _CALL_KWARGS))
+        self._check_call_options(kwargs, _CALL_KWARGS)
         limit = kwargs.get("max_tokens", kwargs.get("n_predict"))
         if limit is None:
             limit = self.n_predict if self.n_predict is not None else self.max_tokens
@@ -158,19 +148,8 @@ class GPT4AllParams(BaseModel):
             stop=merge_stop(self.stop, stop),
         )
 
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="gpt4all",
-            ls_model_name=kwargs.get("model") or Path(self.model).name,
-            ls_model_type=self._ls_model_type,
-            ls_temperature=kwargs.get("temp", self.temp),
-        )
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if max_tokens:
-            params["ls_max_tokens"] = max_tokens
-        if stop or self.stop:
-            params["ls_stop"] = list(stop or self.stop or [])
-        return params
+    def _model_label(self) -> str:
+        return Path(self.model).name
 
     def get_num_tokens(self, text: str) -> int:
         """Count tokens as the bindings tokenize `text` (evaluates it; loads the model)."""

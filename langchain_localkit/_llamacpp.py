@@ -10,20 +10,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Self
 
-from langchain_core.language_models import LangSmithParams
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from langchain_localkit._compat import (
-    accept_community_arguments,
-    ignored_call_options,
-    unknown_call_options,
-)
+from langchain_localkit._compat import accept_community_arguments
 from langchain_localkit._core.gguf import check_model_path
 from langchain_localkit._core.langchain import merge_stop, migrate_callback_manager
+from langchain_localkit._faces.params import GenerationParams
 from langchain_localkit.engines.llamacpp import (
-    GenerationInfo,
     LlamaCppEngine,
     LlamaLoadOptions,
     SamplingParams,
@@ -59,7 +54,6 @@ class LlamaCppLoadParams(BaseModel):
     model_path: str
     """Path of the GGUF model file."""
 
-    # --- loading ---------------------------------------------------------------------------
     n_ctx: int | None = None
     """Context window in tokens. None: the model's training context, capped at 4096;
     0: the full training context."""
@@ -186,14 +180,15 @@ class LlamaCppLoadParams(BaseModel):
         if self._engine is not None:
             self._engine.unload()
 
-    def _model_name(self) -> str:
+    def _model_label(self) -> str:
         return Path(self.model_path).name
 
 
-class LlamaCppParams(LlamaCppLoadParams):
+class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
     """Load and sampling parameters of the llama.cpp generation faces."""
 
-    _ls_model_type: ClassVar[Literal["llm", "chat"]] = "llm"
+    _localkit_runtime: ClassVar[str] = "llamacpp"
+    supports_grammar: ClassVar[bool] = True
 
     max_tokens: int | None = 256
     """Most tokens to generate (None or <= 0: until the context is full)."""
@@ -233,13 +228,6 @@ class LlamaCppParams(LlamaCppLoadParams):
             raise ValueError("Pass either `grammar` or `grammar_path`, not both.")
         return self
 
-    @model_validator(mode="after")
-    def _attach_verbose_timing(self) -> Self:
-        from langchain_localkit.callbacks.timing import attach_verbose_timing
-
-        attach_verbose_timing(self)
-        return self
-
     @classmethod
     def call_options(cls) -> frozenset[str]:
         """The per-call options this face takes (`invoke(..., **options)`), besides `stop`."""
@@ -256,11 +244,7 @@ class LlamaCppParams(LlamaCppLoadParams):
         raise TypeError("grammar must be a GBNF string or a llama_cpp.LlamaGrammar")
 
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> SamplingParams:
-        unknown = set(kwargs) - _SAMPLING_KWARGS - ignored_call_options(self._community_name)
-        if unknown:
-            raise TypeError(
-                unknown_call_options(self._community_name, unknown, self.call_options())
-            )
+        self._check_call_options(kwargs, _SAMPLING_KWARGS)
         grammar = kwargs.get("grammar", self._grammar_text())
         if grammar is not None and not isinstance(grammar, str):
             grammar = getattr(grammar, "_grammar", grammar)
@@ -286,20 +270,6 @@ class LlamaCppParams(LlamaCppLoadParams):
             grammar=grammar,
             logits_processor=processor,
         )
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="llamacpp",
-            ls_model_name=kwargs.get("model") or self._model_name(),
-            ls_model_type=self._ls_model_type,
-            ls_temperature=kwargs.get("temperature", self.temperature),
-        )
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if max_tokens:
-            params["ls_max_tokens"] = max_tokens
-        if stop or self.stop:
-            params["ls_stop"] = list(stop or self.stop or [])
-        return params
 
     def get_num_tokens(self, text: str) -> int:
         """Count tokens with the model's own tokenizer (loads the model)."""
@@ -332,19 +302,4 @@ def _logit_bias_processor(bias: Mapping[Any, float], then: Any = None) -> list[A
     return [*previous, apply]
 
 
-def generation_info(info: GenerationInfo) -> dict[str, Any]:
-    """The `generation_info` / `response_metadata` entries of a finished call."""
-    return {
-        "finish_reason": info.finish_reason,
-        "stop_reason": info.stop_reason,
-        "model_name": info.model_name,
-        "usage": {
-            "input_tokens": info.prompt_tokens,
-            "output_tokens": info.completion_tokens,
-            "total_tokens": info.prompt_tokens + info.completion_tokens,
-        },
-        "timings": info.timings.to_dict(),
-    }
-
-
-__all__ = ["LlamaCppLoadParams", "LlamaCppParams", "generation_info"]
+__all__ = ["LlamaCppLoadParams", "LlamaCppParams"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -22,7 +22,7 @@ _ITEM, _ERROR, _END = 0, 1, 2
 
 async def iterate_in_thread(
     make_iter: Callable[[threading.Event], Iterator[T]], *, max_ahead: int = 8
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """Iterate a blocking iterator in a worker thread, asynchronously.
 
     Args:

@@ -71,7 +71,7 @@ from langchain_localkit._core.tools import (
     tools_system_prompt,
 )
 from langchain_localkit.engines.llamafile import ServerInfo, display_model_name
-from langchain_localkit.llms.llamafile import LlamafileParams
+from langchain_localkit._llamafile import LlamafileParams
 
 logger = logging.getLogger(__name__)
 

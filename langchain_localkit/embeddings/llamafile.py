@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
-from langchain_localkit.llms.llamafile import LlamafileConnection
+from langchain_localkit._llamafile import LlamafileConnection
 
 
 class LlamafileEmbeddings(LlamafileConnection, Embeddings):

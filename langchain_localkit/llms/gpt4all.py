@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import Generator
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseLLM
-from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-
-from langchain_localkit._core.langchain import join_chunks, llm_output
-from langchain_localkit._core.streaming import iterate_in_thread
+from langchain_localkit._core.generation import GenerationInfo
+from langchain_localkit._faces.llm import LocalLLM
 from langchain_localkit._gpt4all import GPT4AllParams
-from langchain_localkit._llamacpp import generation_info
 
 
-class GPT4All(GPT4AllParams, BaseLLM):
+class GPT4All(GPT4AllParams, LocalLLM):
     """A GGUF model run in-process by the gpt4all bindings (2.8.2).
 
     The successor of langchain-community's `GPT4All`: the same parameters, plus stop strings
@@ -63,70 +59,17 @@ class GPT4All(GPT4AllParams, BaseLLM):
             "stop": self.stop,
         }
 
-    def _stream(
+    def _streams_on_invoke(self) -> bool:
+        return True  # as in community: callbacks see every token, whatever `streaming` says
+
+    def _generation(
         self,
         prompt: str,
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[GenerationChunk]:
-        params = self._sampling(stop, kwargs)
-        for item in self.engine.stream(prompt, params):
-            if isinstance(item, str):
-                chunk = GenerationChunk(text=item)
-                if run_manager:
-                    run_manager.on_llm_new_token(item, chunk=chunk)
-                yield chunk
-            else:
-                yield GenerationChunk(text="", generation_info=generation_info(item))
-
-    async def _astream(
-        self,
-        prompt: str,
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[GenerationChunk]:
-        params = self._sampling(stop, kwargs)
-        engine = self.engine
-        async for item in iterate_in_thread(
-            lambda cancel: engine.stream(prompt, params, cancel=cancel)
-        ):
-            if isinstance(item, str):
-                chunk = GenerationChunk(text=item)
-                if run_manager:
-                    await run_manager.on_llm_new_token(item, chunk=chunk)
-                yield chunk
-            else:
-                yield GenerationChunk(text="", generation_info=generation_info(item))
-
-    def _generate(
-        self,
-        prompts: list[str],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        generations: list[list[Generation]] = [
-            [join_chunks(self._stream(p, stop=stop, run_manager=run_manager, **kwargs))]
-            for p in prompts
-        ]
-        return LLMResult(generations=generations, llm_output=llm_output(generations))
-
-    async def _agenerate(
-        self,
-        prompts: list[str],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        generations: list[list[Generation]] = []
-        for prompt in prompts:
-            chunks = [
-                c async for c in self._astream(prompt, stop=stop, run_manager=run_manager, **kwargs)
-            ]
-            generations.append([join_chunks(chunks)])
-        return LLMResult(generations=generations, llm_output=llm_output(generations))
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        cancel: threading.Event | None = None,
+    ) -> Generator[str | GenerationInfo, None, None]:
+        yield from self.engine.stream(prompt, self._sampling(stop, kwargs), cancel=cancel)
 
 
 __all__ = ["GPT4All"]

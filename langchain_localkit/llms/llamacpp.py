@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import Generator
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseLLM, LanguageModelInput
-from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 
 from langchain_localkit._core.generation import GenerationInfo
-from langchain_localkit._core.langchain import join_chunks, llm_output
-from langchain_localkit._core.streaming import iterate_in_thread
-from langchain_localkit._llamacpp import LlamaCppParams, generation_info
+from langchain_localkit._faces.llm import LocalLLM
+from langchain_localkit._llamacpp import LlamaCppParams
 
 _COMPLETION_OPTIONS = frozenset({"logprobs", "suffix", "echo"})
 
 
-class LlamaCpp(LlamaCppParams, BaseLLM):
+class LlamaCpp(LlamaCppParams, LocalLLM):
     """A GGUF model run in-process by llama.cpp (through llama-cpp-python).
 
     The successor of langchain-community's `LlamaCpp`: the same parameters, with the model
@@ -118,7 +116,6 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
         family = detect(self).family
         return list(family.stop) if family is not None else []
 
-    # --- generation ----------------------------------------------------------------------------
     @classmethod
     def call_options(cls) -> frozenset[str]:
         """The per-call options (`invoke(..., **options)`), besides `stop`."""
@@ -132,112 +129,30 @@ class LlamaCpp(LlamaCppParams, BaseLLM):
             "echo": kwargs.pop("echo", self.echo),
         }
 
-    def _final_chunk(self, info: GenerationInfo) -> GenerationChunk:
-        return GenerationChunk(text="", generation_info=generation_info(info))
-
-    def _complete_once(
-        self, prompt: str, stop: list[str] | None, options: dict[str, Any], **kwargs: Any
-    ) -> GenerationChunk:
-        if options["logprobs"] is not None and not self.logits_all:
-            raise ValueError(
-                "logprobs needs the logits of every token: load the model with "
-                "`LlamaCpp(..., logits_all=True)`."
-            )
-        params = self._sampling(stop, kwargs)
-        choice, info = self.engine.complete(prompt, params, **options)
-        gen_info = generation_info(info)
-        gen_info["logprobs"] = choice.get("logprobs")
-        return GenerationChunk(text=choice["text"], generation_info=gen_info)
-
-    def _stream(
+    def _generation(
         self,
         prompt: str,
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[GenerationChunk]:
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        cancel: threading.Event | None = None,
+    ) -> Generator[str | GenerationInfo, None, None]:
+        kwargs = dict(kwargs)
         options = self._completion_options(kwargs)
         if options["logprobs"] is not None or options["suffix"] is not None:
-            chunk = self._complete_once(prompt, stop, options, **kwargs)
-            if run_manager:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+            if options["logprobs"] is not None and not self.logits_all:
+                raise ValueError(
+                    "logprobs needs the logits of every token: load the model with "
+                    "`LlamaCpp(..., logits_all=True)`."
+                )
+            choice, info = self.engine.complete(prompt, self._sampling(stop, kwargs), **options)
+            info.extra["logprobs"] = choice.get("logprobs")
+            yield choice["text"]
+            yield info
             return
         params = self._sampling([*(stop or []), *self._template_stops()], kwargs)
         if options["echo"]:
-            yield GenerationChunk(text=prompt)
-        for item in self.engine.stream(prompt, params):
-            if isinstance(item, str):
-                chunk = GenerationChunk(text=item)
-                if run_manager:
-                    run_manager.on_llm_new_token(item, chunk=chunk)
-                yield chunk
-            else:
-                yield self._final_chunk(item)
-
-    async def _astream(
-        self,
-        prompt: str,
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[GenerationChunk]:
-        options = self._completion_options(kwargs)
-        if options["logprobs"] is not None or options["suffix"] is not None:
-            iterator = iterate_in_thread(
-                lambda _c: iter([self._complete_once(prompt, stop, options, **kwargs)])
-            )
-            async for chunk in iterator:
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-            return
-        params = self._sampling([*(stop or []), *self._template_stops()], kwargs)
-        engine = self.engine
-        if options["echo"]:
-            yield GenerationChunk(text=prompt)
-        async for item in iterate_in_thread(
-            lambda cancel: engine.stream(prompt, params, cancel=cancel)
-        ):
-            if isinstance(item, str):
-                chunk = GenerationChunk(text=item)
-                if run_manager:
-                    await run_manager.on_llm_new_token(item, chunk=chunk)
-                yield chunk
-            else:
-                yield self._final_chunk(item)
-
-    def _generate(
-        self,
-        prompts: list[str],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        generations: list[list[Generation]] = []
-        for prompt in prompts:
-            if self.streaming:
-                chunks = self._stream(prompt, stop=stop, run_manager=run_manager, **kwargs)
-            else:
-                chunks = self._stream(prompt, stop=stop, run_manager=None, **kwargs)
-            generations.append([join_chunks(chunks)])
-        return LLMResult(generations=generations, llm_output=llm_output(generations))
-
-    async def _agenerate(
-        self,
-        prompts: list[str],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        generations: list[list[Generation]] = []
-        manager = run_manager if self.streaming else None
-        for prompt in prompts:
-            chunks = [
-                c async for c in self._astream(prompt, stop=stop, run_manager=manager, **kwargs)
-            ]
-            generations.append([join_chunks(chunks)])
-        return LLMResult(generations=generations, llm_output=llm_output(generations))
+            yield prompt
+        yield from self.engine.stream(prompt, params, cancel=cancel)
 
 
 __all__ = ["LlamaCpp"]

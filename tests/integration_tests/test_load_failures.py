@@ -125,8 +125,10 @@ def test_gpt4all_unknown_architecture_is_refused_before_loading(unknown_arch: Pa
     pytest.importorskip("gpt4all")
     from langchain_localkit import GPT4All
 
+    llm = GPT4All(model=str(unknown_arch))
     with pytest.raises(UnsupportedArchitectureError, match="nosucharch"):
-        GPT4All(model=str(unknown_arch))
+        llm.invoke("hi")
+    assert not llm.engine.is_loaded
 
 
 # --- llama-server ----------------------------------------------------------------------------

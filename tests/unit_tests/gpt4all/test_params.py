@@ -65,14 +65,16 @@ def test_model_may_be_a_name_inside_model_path() -> None:
     assert Path(llm.model) == path.resolve()
 
 
-def test_bad_files_fail_at_construction_with_typed_errors(tmp_path: Path, gemma: Path) -> None:
+def test_bad_files_fail_with_typed_errors(tmp_path: Path, gemma: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="nothing is downloaded"):
         GPT4All(model=str(tmp_path / "missing.gguf"))
     with pytest.raises(ModelIsDirectoryError):
         ChatGPT4All(model=str(tmp_path))
+    llm = GPT4All(model=str(gemma))  # the header is read on first use, like every face's
     with pytest.raises(UnsupportedArchitectureError, match=r"'gemma3'.*LlamaCpp") as info:
-        GPT4All(model=str(gemma))
+        llm.invoke("hi")
     assert info.value.architecture == "gemma3"
+    assert not llm.engine.is_loaded
     with pytest.raises(UnsupportedArchitectureError, match="LlamaCppEmbeddings"):
         GPT4AllEmbeddings(model=str(tiny_path()))
 

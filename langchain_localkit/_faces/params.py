@@ -1,0 +1,82 @@
+"""What every generating face declares and shares: runtime, capabilities, call options, tracing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, Self
+
+from langchain_core.language_models import LangSmithParams
+from pydantic import BaseModel, model_validator
+
+from langchain_localkit._compat import ignored_call_options, unknown_call_options
+
+
+class GenerationParams(BaseModel):
+    """The declarations and shared behaviour of a generating face (LLM or chat).
+
+    A runtime's parameter class inherits it and sets the class-level declarations; the
+    skeleton (`LocalLLM`, `LocalChatModel`), the prompt selectors and the recipes read them
+    instead of testing class names.
+    """
+
+    _localkit_runtime: ClassVar[str] = ""
+    """The runtime ("llamacpp", "gpt4all", "llamafile", "ollama"): `ls_provider`, the
+    `model_provider` of chat replies, and what `is_llama_cpp(...)` and friends test."""
+    _community_name: ClassVar[str] = ""
+    """The langchain-community class whose arguments and call options this face accepts."""
+    _ls_model_type: ClassVar[Literal["llm", "chat"]] = "llm"
+    _temperature_field: ClassVar[str] = "temperature"
+    """The field (and call option) holding the sampling temperature (GPT4All: `temp`)."""
+    supports_grammar: ClassVar[bool] = False
+    """Whether a call takes a llama.cpp GBNF `grammar` (and tools are grammar-constrained)."""
+
+    @model_validator(mode="after")
+    def _attach_verbose_timing(self) -> Self:
+        from langchain_localkit.callbacks.timing import attach_verbose_timing
+
+        attach_verbose_timing(self)
+        return self
+
+    @classmethod
+    def call_options(cls) -> frozenset[str]:
+        """The per-call options this face takes (`invoke(..., **options)`), besides `stop`."""
+        raise NotImplementedError
+
+    def _check_call_options(self, kwargs: Mapping[str, Any], known: frozenset[str]) -> None:
+        """Refuse options that are neither `known` nor accepted-and-ignored for community's sake.
+
+        Raises:
+            TypeError: With community's replacement for a removed option, or the closest name.
+        """
+        community = self._community_name or type(self).__name__
+        unknown = set(kwargs) - known - ignored_call_options(community)
+        if unknown:
+            raise TypeError(
+                unknown_call_options(
+                    community, unknown, self.call_options(), label=type(self).__name__
+                )
+            )
+
+    def _model_label(self) -> str:
+        """The model's name in metadata and traces."""
+        raise NotImplementedError
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        field = self._temperature_field
+        params = LangSmithParams(
+            ls_provider=self._localkit_runtime,
+            ls_model_name=kwargs.get("model") or self._model_label(),
+            ls_model_type=self._ls_model_type,
+            ls_temperature=kwargs.get(field, getattr(self, field)),
+        )
+        default = getattr(self, "max_tokens", None)
+        max_tokens = kwargs.get("max_tokens", kwargs.get("n_predict", default))
+        if max_tokens and max_tokens > 0:
+            params["ls_max_tokens"] = max_tokens
+        default_stop = getattr(self, "stop", None)
+        if stop or default_stop:
+            params["ls_stop"] = list(stop or default_stop or [])
+        return params
+
+
+__all__ = ["GenerationParams"]
