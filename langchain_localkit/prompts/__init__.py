@@ -20,214 +20,105 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from langchain_localkit._core.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    # `name as name` re-exports explicitly (`__all__` is computed, so type checkers cannot read
+    # it); isort is off because it would give every aliased name an import statement of its own.
+    # isort: off
     from langchain_localkit.prompts.detection import (
-        Detection,
-        DetectionSource,
-        detect,
-        detect_family,
-        match_model_name,
-        normalize_model_name,
-        recognize_template,
+        Detection as Detection,
+        DetectionSource as DetectionSource,
+        detect as detect,
+        detect_family as detect_family,
+        match_model_name as match_model_name,
+        normalize_model_name as normalize_model_name,
+        recognize_template as recognize_template,
     )
     from langchain_localkit.prompts.families import (
-        BUILTIN_FAMILIES,
-        FAMILIES,
-        FamilyRegistry,
-        ModelFamily,
-        get_family,
-        list_families,
-        register_family,
-        unregister_family,
+        BUILTIN_FAMILIES as BUILTIN_FAMILIES,
+        FAMILIES as FAMILIES,
+        FamilyRegistry as FamilyRegistry,
+        ModelFamily as ModelFamily,
+        get_family as get_family,
+        list_families as list_families,
+        register_family as register_family,
+        unregister_family as unregister_family,
     )
     from langchain_localkit.prompts.guard import (
-        ZERO_WIDTH_SPACE,
-        GuardPolicy,
-        control_strings_in_template,
-        guard_text,
+        ZERO_WIDTH_SPACE as ZERO_WIDTH_SPACE,
+        GuardPolicy as GuardPolicy,
+        control_strings_in_template as control_strings_in_template,
+        guard_text as guard_text,
     )
     from langchain_localkit.prompts.recipes import (
-        DEFAULT_LLAMA_SEARCH_PROMPT,
-        DEFAULT_SEARCH_PROMPT,
-        QUESTION_PROMPT_SELECTOR,
-        RAG_CHAT_PROMPT,
-        RAG_PROMPT,
-        RAG_PROMPT_LLAMA,
-        RAG_PROMPT_SELECTOR,
-        RAG_PROMPTS,
-        SEARCH_QUERIES_CHAT_PROMPT,
-        SEARCH_QUERIES_LLAMA_PROMPT,
-        SEARCH_QUERIES_PROMPT,
-        SEARCH_QUERIES_SELECTOR,
+        DEFAULT_LLAMA_SEARCH_PROMPT as DEFAULT_LLAMA_SEARCH_PROMPT,
+        DEFAULT_SEARCH_PROMPT as DEFAULT_SEARCH_PROMPT,
+        QUESTION_PROMPT_SELECTOR as QUESTION_PROMPT_SELECTOR,
+        RAG_CHAT_PROMPT as RAG_CHAT_PROMPT,
+        RAG_PROMPT as RAG_PROMPT,
+        RAG_PROMPT_LLAMA as RAG_PROMPT_LLAMA,
+        RAG_PROMPT_SELECTOR as RAG_PROMPT_SELECTOR,
+        RAG_PROMPTS as RAG_PROMPTS,
+        SEARCH_QUERIES_CHAT_PROMPT as SEARCH_QUERIES_CHAT_PROMPT,
+        SEARCH_QUERIES_LLAMA_PROMPT as SEARCH_QUERIES_LLAMA_PROMPT,
+        SEARCH_QUERIES_PROMPT as SEARCH_QUERIES_PROMPT,
+        SEARCH_QUERIES_SELECTOR as SEARCH_QUERIES_SELECTOR,
     )
     from langchain_localkit.prompts.render import (
-        RenderedPrompt,
-        format_prompt_for,
-        render_chat,
-        to_template_messages,
+        RenderedPrompt as RenderedPrompt,
+        format_prompt_for as format_prompt_for,
+        render_chat as render_chat,
+        to_template_messages as to_template_messages,
     )
     from langchain_localkit.prompts.sandbox import (
-        TemplateRejectedError,
-        TemplateSecurityError,
-        render_template,
+        TemplateRejectedError as TemplateRejectedError,
+        TemplateSecurityError as TemplateSecurityError,
+        render_template as render_template,
     )
     from langchain_localkit.prompts.selectors import (
-        BasePromptSelector,
-        ConditionalPromptSelector,
-        FamilyPromptSelector,
-        family_condition,
-        is_chat_model,
-        is_family,
-        is_gpt4all,
-        is_llama_cpp,
-        is_llamafile,
-        is_llm,
-        is_ollama,
+        BasePromptSelector as BasePromptSelector,
+        ConditionalPromptSelector as ConditionalPromptSelector,
+        FamilyPromptSelector as FamilyPromptSelector,
+        family_condition as family_condition,
+        is_chat_model as is_chat_model,
+        is_family as is_family,
+        is_gpt4all as is_gpt4all,
+        is_llama_cpp as is_llama_cpp,
+        is_llamafile as is_llamafile,
+        is_llm as is_llm,
+        is_ollama as is_ollama,
     )
-    from langchain_localkit.prompts.templates import GuardedPromptTemplate, to_family_prompt
+    from langchain_localkit.prompts.templates import (
+        GuardedPromptTemplate as GuardedPromptTemplate,
+        to_family_prompt as to_family_prompt,
+    )
+    # isort: on
 
-_P = "langchain_localkit.prompts."
-_LAZY: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "Detection",
-            "DetectionSource",
-            "detect",
-            "detect_family",
-            "match_model_name",
-            "normalize_model_name",
-            "recognize_template",
-        ),
-        _P + "detection",
-    ),
-    **dict.fromkeys(
-        (
-            "BUILTIN_FAMILIES",
-            "FAMILIES",
-            "FamilyRegistry",
-            "ModelFamily",
-            "get_family",
-            "list_families",
-            "register_family",
-            "unregister_family",
-        ),
-        _P + "families",
-    ),
-    **dict.fromkeys(
-        ("ZERO_WIDTH_SPACE", "GuardPolicy", "control_strings_in_template", "guard_text"),
-        _P + "guard",
-    ),
-    **dict.fromkeys(
-        (
-            "DEFAULT_LLAMA_SEARCH_PROMPT",
-            "DEFAULT_SEARCH_PROMPT",
-            "QUESTION_PROMPT_SELECTOR",
-            "RAG_CHAT_PROMPT",
-            "RAG_PROMPT",
-            "RAG_PROMPT_LLAMA",
-            "RAG_PROMPT_SELECTOR",
-            "RAG_PROMPTS",
-            "SEARCH_QUERIES_CHAT_PROMPT",
-            "SEARCH_QUERIES_LLAMA_PROMPT",
-            "SEARCH_QUERIES_PROMPT",
-            "SEARCH_QUERIES_SELECTOR",
-        ),
-        _P + "recipes",
-    ),
-    **dict.fromkeys(
-        ("RenderedPrompt", "format_prompt_for", "render_chat", "to_template_messages"),
-        _P + "render",
-    ),
-    **dict.fromkeys(
-        ("TemplateRejectedError", "TemplateSecurityError", "render_template"),
-        _P + "sandbox",
-    ),
-    **dict.fromkeys(
-        (
-            "BasePromptSelector",
-            "ConditionalPromptSelector",
-            "FamilyPromptSelector",
-            "family_condition",
-            "is_chat_model",
-            "is_family",
-            "is_gpt4all",
-            "is_llama_cpp",
-            "is_llamafile",
-            "is_llm",
-            "is_ollama",
-        ),
-        _P + "selectors",
-    ),
-    **dict.fromkeys(("GuardedPromptTemplate", "to_family_prompt"), _P + "templates"),
+# The module that defines each public name, imported when the name is first used.
+_EXPORTS: dict[str, str] = {
+    "detection": "Detection DetectionSource detect detect_family match_model_name "
+    "normalize_model_name recognize_template",
+    "families": "BUILTIN_FAMILIES FAMILIES FamilyRegistry ModelFamily get_family list_families "
+    "register_family unregister_family",
+    "guard": "ZERO_WIDTH_SPACE GuardPolicy control_strings_in_template guard_text",
+    "recipes": "DEFAULT_LLAMA_SEARCH_PROMPT DEFAULT_SEARCH_PROMPT QUESTION_PROMPT_SELECTOR "
+    "RAG_CHAT_PROMPT RAG_PROMPT RAG_PROMPT_LLAMA RAG_PROMPT_SELECTOR RAG_PROMPTS "
+    "SEARCH_QUERIES_CHAT_PROMPT SEARCH_QUERIES_LLAMA_PROMPT SEARCH_QUERIES_PROMPT "
+    "SEARCH_QUERIES_SELECTOR",
+    "render": "RenderedPrompt format_prompt_for render_chat to_template_messages",
+    "sandbox": "TemplateRejectedError TemplateSecurityError render_template",
+    "selectors": "BasePromptSelector ConditionalPromptSelector FamilyPromptSelector "
+    "family_condition is_chat_model is_family is_gpt4all is_llama_cpp is_llamafile is_llm "
+    "is_ollama",
+    "templates": "GuardedPromptTemplate to_family_prompt",
+}
+_LAZY = {
+    name: f"{__name__}.{module}" for module, names in _EXPORTS.items() for name in names.split()
 }
 
+__all__ = sorted(_LAZY)
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'langchain_localkit.prompts' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
-__all__ = [
-    "BUILTIN_FAMILIES",
-    "DEFAULT_LLAMA_SEARCH_PROMPT",
-    "DEFAULT_SEARCH_PROMPT",
-    "FAMILIES",
-    "QUESTION_PROMPT_SELECTOR",
-    "RAG_CHAT_PROMPT",
-    "RAG_PROMPT",
-    "RAG_PROMPTS",
-    "RAG_PROMPT_LLAMA",
-    "RAG_PROMPT_SELECTOR",
-    "SEARCH_QUERIES_CHAT_PROMPT",
-    "SEARCH_QUERIES_LLAMA_PROMPT",
-    "SEARCH_QUERIES_PROMPT",
-    "SEARCH_QUERIES_SELECTOR",
-    "ZERO_WIDTH_SPACE",
-    "BasePromptSelector",
-    "ConditionalPromptSelector",
-    "Detection",
-    "DetectionSource",
-    "FamilyPromptSelector",
-    "FamilyRegistry",
-    "GuardPolicy",
-    "GuardedPromptTemplate",
-    "ModelFamily",
-    "RenderedPrompt",
-    "TemplateRejectedError",
-    "TemplateSecurityError",
-    "control_strings_in_template",
-    "detect",
-    "detect_family",
-    "family_condition",
-    "format_prompt_for",
-    "get_family",
-    "guard_text",
-    "is_chat_model",
-    "is_family",
-    "is_gpt4all",
-    "is_llama_cpp",
-    "is_llamafile",
-    "is_llm",
-    "is_ollama",
-    "list_families",
-    "match_model_name",
-    "normalize_model_name",
-    "recognize_template",
-    "register_family",
-    "render_chat",
-    "render_template",
-    "to_family_prompt",
-    "to_template_messages",
-    "unregister_family",
-]
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -24,9 +24,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_localkit.prompts.families import FAMILIES, ModelFamily, get_family
+
+if TYPE_CHECKING:
+    from langchain_localkit._core.gguf import GGUFInfo
 
 DetectionSource = Literal[
     "family",
@@ -83,9 +86,6 @@ class Detection:
         return f"{self.name} ({self.source}: {self.evidence})"
 
 
-# --------------------------------------------------------------------------------------------
-# Names
-# --------------------------------------------------------------------------------------------
 def normalize_model_name(name: str) -> str:
     """Lower-case a model name and turn `_` and spaces into `-` (dots are kept).
 
@@ -117,6 +117,12 @@ def _match_tier(normalized: str, finetune: bool) -> tuple[ModelFamily, str] | No
     return None
 
 
+def _match_name(name: str) -> tuple[ModelFamily, str] | None:
+    """The family `name` points to and the pattern that matched: fine-tunes first."""
+    normalized = normalize_model_name(name)
+    return _match_tier(normalized, True) or _match_tier(normalized, False)
+
+
 def match_model_name(name: str) -> ModelFamily | None:
     """The family a model name, file name or Ollama tag points to, or None.
 
@@ -127,19 +133,13 @@ def match_model_name(name: str) -> ModelFamily | None:
         >>> from langchain_localkit.prompts import match_model_name
         >>> match_model_name("openhermes-2.5-mistral-7b.Q4_K_M.gguf").name
         'chatml'
-        >>> match_model_name("llama2:13b").name
-        'llama2'
-        >>> match_model_name("all-MiniLM-L6-v2") is None
-        True
+        >>> match_model_name("llama2:13b").name, match_model_name("all-MiniLM-L6-v2")
+        ('llama2', None)
     """
-    normalized = normalize_model_name(name)
-    found = _match_tier(normalized, True) or _match_tier(normalized, False)
+    found = _match_name(name)
     return found[0] if found else None
 
 
-# --------------------------------------------------------------------------------------------
-# Templates
-# --------------------------------------------------------------------------------------------
 @lru_cache(maxsize=256)
 def _collapse(template: str) -> str:
     return " ".join(template.split())
@@ -173,21 +173,16 @@ def recognize_template(template: str) -> tuple[ModelFamily | None, bool]:
     return None, False
 
 
-# --------------------------------------------------------------------------------------------
-# Sources
-# --------------------------------------------------------------------------------------------
 def _unknown(evidence: str, chat_template: str | None = None) -> Detection:
     return Detection(None, "unknown", evidence, chat_template=chat_template)
 
 
 def _from_name(name: str, source: DetectionSource, what: str) -> Detection | None:
-    normalized = normalize_model_name(name)
-    for finetune in (True, False):
-        found = _match_tier(normalized, finetune)
-        if found:
-            family, pattern = found
-            return Detection(family, source, f"{what} {name!r} matches {pattern!r}")
-    return None
+    found = _match_name(name)
+    if found is None:
+        return None
+    family, pattern = found
+    return Detection(family, source, f"{what} {name!r} matches {pattern!r}")
 
 
 def _detect_gguf(path: Path) -> Detection:
@@ -215,6 +210,22 @@ def _detect_gguf(path: Path) -> Detection:
                 chat_template=template,
                 template_exact=exact,
             )
+    found = _match_gguf_metadata(info, path.name)
+    if found is None:
+        what = "an unrecognised chat template" if template else "no chat template"
+        arch = (info.architecture or "").lower() or "?"
+        return _unknown(
+            f"{path.name}: {what}, architecture {arch!r}, name {info.name!r} match no family",
+            chat_template=template,
+        )
+    family, source, evidence = found
+    return Detection(family, source, evidence, chat_template=template)
+
+
+def _match_gguf_metadata(
+    info: GGUFInfo, file_name: str
+) -> tuple[ModelFamily, DetectionSource, str] | None:
+    """The family GGUF metadata (and the file name) point to, the deciding source and why."""
     names = [
         n for n in (info.name, info.get("general.basename")) if isinstance(n, str) and n.strip()
     ]
@@ -223,46 +234,23 @@ def _detect_gguf(path: Path) -> Detection:
             found = _match_tier(normalize_model_name(name), finetune)
             if found:
                 family, pattern = found
-                return Detection(
-                    family,
-                    "gguf_name",
-                    f"general.name {name!r} matches {pattern!r}",
-                    chat_template=template,
-                )
+                return family, "gguf_name", f"general.name {name!r} matches {pattern!r}"
         if finetune:
-            found = _match_tier(normalize_model_name(path.name), True)
+            found = _match_tier(normalize_model_name(file_name), True)
             if found:
                 family, pattern = found
-                return Detection(
-                    family,
-                    "file_name",
-                    f"file name {path.name!r} matches the fine-tune pattern {pattern!r}",
-                    chat_template=template,
-                )
+                evidence = f"file name {file_name!r} matches the fine-tune pattern {pattern!r}"
+                return family, "file_name", evidence
     arch = (info.architecture or "").lower()
     if arch:
         for family in FAMILIES:
             if arch in family.architectures:
-                return Detection(
-                    family,
-                    "architecture",
-                    f"general.architecture = {arch!r}",
-                    chat_template=template,
-                )
-    found = _match_tier(normalize_model_name(path.name), False)
+                return family, "architecture", f"general.architecture = {arch!r}"
+    found = _match_tier(normalize_model_name(file_name), False)
     if found:
         family, pattern = found
-        return Detection(
-            family,
-            "file_name",
-            f"file name {path.name!r} matches {pattern!r}",
-            chat_template=template,
-        )
-    what = "an unrecognised chat template" if template else "no chat template"
-    return _unknown(
-        f"{path.name}: {what}, architecture {arch or '?'!r}, name {info.name!r} match no family",
-        chat_template=template,
-    )
+        return family, "file_name", f"file name {file_name!r} matches {pattern!r}"
+    return None
 
 
 def _looks_like_path(text: str) -> bool:
@@ -410,8 +398,8 @@ def detect_family(obj: Any, fallback: str | ModelFamily | None = None) -> ModelF
         'gemma'
         >>> detect_family("openorca-platypus2-13b.gguf.q4_0.bin").name
         'alpaca'
-        >>> detect_family("mystery.gguf") is None
-        True
+        >>> print(detect_family("mystery.gguf"))
+        None
         >>> detect_family("mystery.gguf", fallback="chatml").name
         'chatml'
     """

@@ -27,7 +27,6 @@ from langchain_localkit.prompts.selectors import (
 )
 from langchain_localkit.prompts.templates import GuardedPromptTemplate, to_family_prompt
 
-# --- search queries ---------------------------------------------------------------------------
 SEARCH_QUERIES_SYSTEM = (
     "You help people get better web search results by turning their question into good "
     "search queries."
@@ -82,7 +81,6 @@ the chat prompt for chat models."""
 DEFAULT_SEARCH_PROMPT = SEARCH_QUERIES_PROMPT
 DEFAULT_LLAMA_SEARCH_PROMPT = SEARCH_QUERIES_LLAMA_PROMPT
 
-# --- RAG --------------------------------------------------------------------------------------
 RAG_SYSTEM = (
     "You answer questions using only the context you are given. If the context does not "
     "contain the answer, say that you don't know. Answer in three sentences at most."

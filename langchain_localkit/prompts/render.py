@@ -9,43 +9,31 @@ untrusted one inside a GGUF file.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from langchain_localkit._core.errors import TemplateError
+from langchain_localkit.prompts._messages import adapt_messages, to_template_messages
 from langchain_localkit.prompts.detection import Detection, detect
 from langchain_localkit.prompts.families import FAMILIES, ModelFamily
 from langchain_localkit.prompts.guard import (
     GuardPolicy,
     check_policy,
     control_strings_in_template,
-    guard_text,
     guard_value,
 )
 from langchain_localkit.prompts.sandbox import TemplateRejectedError, render_template
 
 if TYPE_CHECKING:
-    from langchain_core.messages import BaseMessage, MessageLikeRepresentation
+    from langchain_core.messages import MessageLikeRepresentation
     from langchain_core.prompt_values import PromptValue
 
 logger = logging.getLogger(__name__)
 
 FamilyOrTemplate = Union[ModelFamily, Detection, str]  # noqa: UP007 - a runtime alias
 """A family, its name, a `Detection`, or the source of a Jinja chat template."""
-
-_ROLE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
-_ROLE_ALIASES = {
-    "human": "user",
-    "ai": "assistant",
-    "model": "assistant",
-    "developer": "system",
-    "function": "tool",
-}
-_SKIPPED_BLOCKS = frozenset({"tool_use", "tool_call", "reasoning", "thinking"})
 
 
 @dataclass(frozen=True)
@@ -70,232 +58,6 @@ class RenderedPrompt:
         return self.prompt
 
 
-class _Arguments(dict[str, Any]):
-    """Tool-call arguments: a mapping for `| tojson`, JSON text when concatenated or printed.
-
-    Hugging Face templates expect `arguments` as a mapping (`tool_call.arguments | tojson`);
-    some (DeepSeek's) concatenate it as an OpenAI-style JSON string. This serves both.
-    """
-
-    def _json(self) -> str:
-        return json.dumps(self, ensure_ascii=False)
-
-    def __str__(self) -> str:
-        return self._json()
-
-    def __add__(self, other: Any) -> Any:
-        if isinstance(other, str):
-            return self._json() + other
-        return NotImplemented
-
-    def __radd__(self, other: Any) -> Any:
-        if isinstance(other, str):
-            return other + self._json()
-        return NotImplemented
-
-
-# --------------------------------------------------------------------------------------------
-# LangChain messages -> template messages
-# --------------------------------------------------------------------------------------------
-def _text(content: Any, kind: str) -> str:
-    if isinstance(content, str):
-        return content
-    parts: list[str] = []
-    for block in content or ():
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, Mapping):
-            btype = block.get("type")
-            if btype == "text":
-                parts.append(str(block.get("text", "")))
-            elif btype in _SKIPPED_BLOCKS:
-                continue
-            else:
-                raise ValueError(
-                    f"A {kind} has a {btype!r} content block; only text can be rendered into a "
-                    "text prompt."
-                )
-        else:
-            raise ValueError(f"A {kind} has content of type {type(block).__name__}.")
-    return "".join(parts)
-
-
-def to_template_messages(
-    messages: Sequence[MessageLikeRepresentation] | str,
-    *,
-    control_strings: Sequence[str] = (),
-    guard: GuardPolicy = "escape",
-) -> list[dict[str, Any]]:
-    """Turn LangChain messages into the dicts chat templates expect, guarding their text.
-
-    `SystemMessage` -> `system`, `HumanMessage` -> `user`, `AIMessage` -> `assistant` (with
-    `tool_calls` as `{"id", "type": "function", "function": {"name", "arguments"}}`),
-    `ToolMessage` -> `tool` (with `name` and `tool_call_id`), `ChatMessage` keeps its role.
-    Tuples, dicts and strings are accepted as in `langchain_core.messages.convert_to_messages`.
-
-    Args:
-        messages: The conversation.
-        control_strings: Strings to neutralise in every text (content, tool names, arguments).
-        guard: `"escape"`, `"strip"` or `"allow"`.
-
-    Raises:
-        ValueError: A message has non-text content (an image) or an invalid role.
-
-    Example:
-        >>> from langchain_localkit.prompts import to_template_messages
-        >>> to_template_messages([("system", "Be brief."), ("human", "Hi")])
-        [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hi'}]
-    """
-    from langchain_core.messages import (
-        AIMessage,
-        ChatMessage,
-        FunctionMessage,
-        HumanMessage,
-        SystemMessage,
-        ToolMessage,
-        convert_to_messages,
-    )
-
-    check_policy(guard)
-    controls = tuple(control_strings)
-
-    def g(text: str) -> str:
-        return guard_text(text, controls, guard)
-
-    items = [HumanMessage(messages)] if isinstance(messages, str) else list(messages)
-    lc_messages: list[BaseMessage] = convert_to_messages(items)
-    tool_names: dict[str, str] = {}
-    out: list[dict[str, Any]] = []
-    for message in lc_messages:
-        kind = type(message).__name__
-        content = g(_text(message.content, kind))
-        if isinstance(message, SystemMessage):
-            out.append({"role": "system", "content": content})
-        elif isinstance(message, HumanMessage):
-            out.append({"role": "user", "content": content})
-        elif isinstance(message, AIMessage):
-            entry: dict[str, Any] = {"role": "assistant", "content": content}
-            calls = []
-            for i, call in enumerate(message.tool_calls):
-                call_id = call.get("id") or f"call_{len(out)}_{i}"
-                name = g(str(call["name"]))
-                tool_names[call_id] = name
-                arguments = guard_value(dict(call.get("args") or {}), controls, guard)
-                calls.append(
-                    {
-                        "id": call_id,
-                        "type": "function",
-                        "function": {"name": name, "arguments": _Arguments(arguments)},
-                    }
-                )
-            if calls:
-                entry["tool_calls"] = calls
-            out.append(entry)
-        elif isinstance(message, ToolMessage):
-            name = g(message.name) if message.name else tool_names.get(message.tool_call_id, "")
-            out.append(
-                {
-                    "role": "tool",
-                    "content": content,
-                    "tool_call_id": message.tool_call_id,
-                    "name": name or "tool",
-                }
-            )
-        elif isinstance(message, FunctionMessage):
-            out.append({"role": "tool", "content": content, "name": g(message.name)})
-        elif isinstance(message, ChatMessage):
-            role = _ROLE_ALIASES.get(message.role.lower(), message.role)
-            if not _ROLE_RE.match(role):
-                raise ValueError(
-                    f"Invalid message role {message.role!r}: use letters, digits, '_' or '-'."
-                )
-            out.append({"role": role, "content": content})
-        else:
-            raise ValueError(f"Cannot render a {kind} into a prompt.")
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Adapting messages to a family
-# --------------------------------------------------------------------------------------------
-def _fold_tools(messages: list[dict[str, Any]], result_format: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for m in messages:
-        if m["role"] == "assistant" and m.get("tool_calls"):
-            lines = [
-                json.dumps(
-                    {"name": c["function"]["name"], "arguments": c["function"]["arguments"]},
-                    ensure_ascii=False,
-                )
-                for c in m["tool_calls"]
-            ]
-            text = "\n".join(lines)
-            content = f"{m['content']}\n{text}" if m["content"] else text
-            out.append({"role": "assistant", "content": content})
-        elif m["role"] == "tool":
-            text = result_format.format(
-                name=m.get("name") or "tool",
-                content=m["content"],
-                tool_call_id=m.get("tool_call_id") or "",
-            )
-            out.append({"role": "user", "content": text})
-        else:
-            out.append(m)
-    return out
-
-
-def _fold_system(messages: list[dict[str, Any]], family: ModelFamily) -> list[dict[str, Any]]:
-    systems = [m["content"] for m in messages if m["role"] == "system"]
-    if not systems:
-        return messages
-    system = family.system_separator.join(s for s in systems if s)
-    rest = [dict(m) for m in messages if m["role"] != "system"]
-    users = [i for i, m in enumerate(rest) if m["role"] == "user"]
-    if not system:
-        return rest
-    if not users:
-        return [{"role": "user", "content": system}, *rest]
-    i = users[0] if family.system_fold == "first_user" else users[-1]
-    rest[i]["content"] = system + family.system_separator + rest[i]["content"]
-    return rest
-
-
-def _merge_consecutive(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for m in messages:
-        prev = out[-1] if out else None
-        if (
-            prev is not None
-            and prev["role"] == m["role"]
-            and m["role"] in ("user", "assistant")
-            and not prev.get("tool_calls")
-            and not m.get("tool_calls")
-        ):
-            joined = "\n\n".join(s for s in (prev["content"], m["content"]) if s)
-            out[-1] = {**prev, "content": joined}
-        else:
-            out.append(dict(m))
-    return out
-
-
-def _adapt(
-    messages: list[dict[str, Any]], family: ModelFamily | None, template: str, foreign: bool
-) -> list[dict[str, Any]]:
-    handles_tools = ("tool" in template) if foreign else bool(family and family.supports_tools)
-    if not handles_tools:
-        result_format = family.tool_result_format if family else ModelFamily.tool_result_format
-        messages = _fold_tools(messages, result_format)
-    if family is not None:
-        if not family.supports_system:
-            messages = _fold_system(messages, family)
-        if family.alternating:
-            messages = _merge_consecutive(messages)
-    return messages
-
-
-# --------------------------------------------------------------------------------------------
-# render_chat
-# --------------------------------------------------------------------------------------------
 def _resolve(target: FamilyOrTemplate) -> tuple[ModelFamily | None, str, bool]:
     """(family, template source, whether the template is foreign, i.e. not the family's)."""
     if isinstance(target, ModelFamily):
@@ -391,7 +153,7 @@ def render_chat(
         context["tools"] = guard_value(_tool_dicts(tools), controls, guard)
 
     def _render(source: str, is_foreign: bool) -> str:
-        adapted = _adapt([dict(m) for m in base], family, source, is_foreign)
+        adapted = adapt_messages([dict(m) for m in base], family, source, is_foreign)
         return render_template(
             source,
             adapted,
@@ -431,9 +193,6 @@ def _tool_dicts(tools: Sequence[Any]) -> list[Any]:
     return [t if isinstance(t, Mapping) else convert_to_openai_tool(t) for t in tools]
 
 
-# --------------------------------------------------------------------------------------------
-# format_prompt_for: prompt | llm with a text-in/text-out model
-# --------------------------------------------------------------------------------------------
 def format_prompt_for(
     llm: Any,
     messages_or_prompt_value: PromptValue | Sequence[MessageLikeRepresentation] | str,

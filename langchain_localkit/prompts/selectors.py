@@ -1,18 +1,18 @@
 """Prompt selectors: pick a prompt for a model by runtime, by model kind or by prompt family.
 
-The predicates work on localkit's classes and on langchain-community's old ones alike, by class
-names along the MRO and `_llm_type` (neither package is imported), and see through
-`llm.bind(...)` wrappers. `ConditionalPromptSelector` has the same fields and behaviour as
-LangChain's classic one, so code written for `langchain.chains.prompt_selector` keeps working
-without depending on the archived package; LangChain's own selector accepts these predicates
-too.
+The runtime predicates read the runtime that localkit's classes declare (`_localkit_runtime`);
+for langchain-community's old classes they fall back to class names along the MRO and
+`_llm_type` (neither package is imported). They see through `llm.bind(...)` wrappers.
+`ConditionalPromptSelector` has the same fields and behaviour as LangChain's classic one, so code
+written for `langchain.chains.prompt_selector` keeps working without depending on the archived
+package; LangChain's own selector accepts these predicates too.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.prompts import BasePromptTemplate, ChatPromptTemplate
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
@@ -23,9 +23,23 @@ from langchain_localkit.prompts.families import FAMILIES, ModelFamily, get_famil
 Condition = Callable[[Any], bool]
 """A predicate on a language model, as `ConditionalPromptSelector` takes."""
 
+# The values of `_localkit_runtime`, the class attribute localkit's model classes declare.
+_Runtime = Literal["llamacpp", "gpt4all", "llamafile", "ollama"]
 
-def _class_names(obj: Any) -> set[str]:
-    return {cls.__name__ for cls in type(obj).__mro__}
+# The fallback for classes that declare no runtime (langchain-community's, and look-alikes):
+# class names along the MRO, and `_llm_type`.
+_FALLBACK_CLASSES: dict[_Runtime, frozenset[str]] = {
+    "llamacpp": frozenset({"LlamaCpp", "ChatLlamaCpp"}),
+    "gpt4all": frozenset({"GPT4All", "ChatGPT4All"}),
+    "llamafile": frozenset({"Llamafile", "ChatLlamafile"}),
+    "ollama": frozenset({"OllamaLLM", "ChatOllama", "Ollama"}),
+}
+_FALLBACK_LLM_TYPES: dict[_Runtime, frozenset[str]] = {
+    "llamacpp": frozenset({"llamacpp", "llamacpp-chat", "llama-cpp-python", "llama.cpp"}),
+    "gpt4all": frozenset({"gpt4all", "gpt4all-chat"}),
+    "llamafile": frozenset({"llamafile", "llamafile-chat"}),
+    "ollama": frozenset({"ollama-llm", "chat-ollama", "ollama", "ollama-chat"}),
+}
 
 
 def _llm_type(obj: Any) -> str | None:
@@ -36,19 +50,15 @@ def _llm_type(obj: Any) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
 
-def _is_runtime(llm: Any, classes: frozenset[str], llm_types: frozenset[str]) -> bool:
+def _is_runtime(llm: Any, runtime: _Runtime) -> bool:
     obj = _unwrap(llm)
-    return bool(_class_names(obj) & classes) or _llm_type(obj) in llm_types
-
-
-_LLAMA_CPP_CLASSES = frozenset({"LlamaCpp", "ChatLlamaCpp"})
-_LLAMA_CPP_TYPES = frozenset({"llamacpp", "llamacpp-chat", "llama-cpp-python", "llama.cpp"})
-_GPT4ALL_CLASSES = frozenset({"GPT4All", "ChatGPT4All"})
-_GPT4ALL_TYPES = frozenset({"gpt4all", "gpt4all-chat"})
-_LLAMAFILE_CLASSES = frozenset({"Llamafile", "ChatLlamafile"})
-_LLAMAFILE_TYPES = frozenset({"llamafile", "llamafile-chat"})
-_OLLAMA_CLASSES = frozenset({"OllamaLLM", "ChatOllama", "Ollama"})
-_OLLAMA_TYPES = frozenset({"ollama-llm", "chat-ollama", "ollama", "ollama-chat"})
+    declared = getattr(type(obj), "_localkit_runtime", None)
+    if isinstance(declared, str) and declared:
+        return declared == runtime
+    names = {cls.__name__ for cls in type(obj).__mro__}
+    if names & _FALLBACK_CLASSES[runtime]:
+        return True
+    return _llm_type(obj) in _FALLBACK_LLM_TYPES[runtime]
 
 
 def is_llama_cpp(llm: Any) -> bool:
@@ -59,22 +69,22 @@ def is_llama_cpp(llm: Any) -> bool:
         >>> is_llama_cpp(object())
         False
     """
-    return _is_runtime(llm, _LLAMA_CPP_CLASSES, _LLAMA_CPP_TYPES)
+    return _is_runtime(llm, "llamacpp")
 
 
 def is_gpt4all(llm: Any) -> bool:
     """Whether `llm` is a GPT4All model (`GPT4All` or `ChatGPT4All`)."""
-    return _is_runtime(llm, _GPT4ALL_CLASSES, _GPT4ALL_TYPES)
+    return _is_runtime(llm, "gpt4all")
 
 
 def is_llamafile(llm: Any) -> bool:
     """Whether `llm` talks to a llamafile / llama.cpp server (`Llamafile`, `ChatLlamafile`)."""
-    return _is_runtime(llm, _LLAMAFILE_CLASSES, _LLAMAFILE_TYPES)
+    return _is_runtime(llm, "llamafile")
 
 
 def is_ollama(llm: Any) -> bool:
     """Whether `llm` is an Ollama model (`OllamaLLM`, `ChatOllama`)."""
-    return _is_runtime(llm, _OLLAMA_CLASSES, _OLLAMA_TYPES)
+    return _is_runtime(llm, "ollama")
 
 
 def is_chat_model(llm: Any) -> bool:

@@ -12,6 +12,7 @@ from langchain_core.language_models import FakeListLLM
 from langchain_localkit._core.gguf import read_gguf_info
 from langchain_localkit.prompts import (
     Detection,
+    DetectionSource,
     ModelFamily,
     detect,
     detect_family,
@@ -115,7 +116,6 @@ def test_detection_table(name: str, expected: str | None) -> None:
         assert expected in str(d)
 
 
-# --- GGUF files ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_gguf(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shared tiny GGUF when its generator exists; else one with the same metadata."""
@@ -153,46 +153,38 @@ def gguf_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_architecture_alone(gguf_dir: Path) -> None:
-    path = write_gguf(gguf_dir / "model.gguf", architecture="gemma3")
+# GGUF header metadata: (file name, architecture, general.name, general.basename) -> (family,
+# deciding source). Fine-tune names beat base architectures; TheBloke's conversions often say
+# "LLaMA v2" in general.name for every Llama 2 fine-tune, so a fine-tune's file name beats it.
+GGUF_METADATA_CASES: list[tuple[str, str, str | None, str | None, str, DetectionSource]] = [
+    ("model.gguf", "gemma3", None, None, "gemma", "architecture"),
+    ("weights.gguf", "qwen2", "Unnamed", None, "chatml", "architecture"),
+    ("model.gguf", "llama", "Meta Llama 3.1 8B Instruct", None, "llama3", "gguf_name"),
+    ("m2.gguf", "llama", None, "Mistral-7B-Instruct", "mistral", "gguf_name"),
+    ("model.gguf", "qwen2", "DeepSeek R1 Distill Qwen 7B", None, "deepseek", "gguf_name"),
+    ("openorca-platypus2-13b.Q4_0.gguf", "llama", "LLaMA v2", None, "alpaca", "file_name"),
+    ("llama-2-13b.Q4_0.gguf", "llama", "LLaMA v2", None, "llama2", "file_name"),
+    ("zephyr-7b-beta.Q4_K_M.gguf", "llama", None, None, "zephyr", "file_name"),
+]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "architecture", "name", "basename", "family", "source"), GGUF_METADATA_CASES
+)
+def test_gguf_metadata(
+    gguf_dir: Path,
+    file_name: str,
+    architecture: str,
+    name: str | None,
+    basename: str | None,
+    family: str,
+    source: DetectionSource,
+) -> None:
+    path = write_gguf(gguf_dir / file_name, architecture=architecture, name=name, basename=basename)
     d = detect(path)
-    assert (d.name, d.source) == ("gemma", "architecture")
-    assert "gemma3" in d.evidence
-    path = write_gguf(gguf_dir / "weights.gguf", architecture="qwen2", name="Unnamed")
-    assert detect(path).name == "chatml"
-
-
-def test_general_name(gguf_dir: Path) -> None:
-    path = write_gguf(
-        gguf_dir / "model.gguf", architecture="llama", name="Meta Llama 3.1 8B Instruct"
-    )
-    d = detect(path)
-    assert (d.name, d.source) == ("llama3", "gguf_name")
-    path = write_gguf(gguf_dir / "m2.gguf", architecture="llama", basename="Mistral-7B-Instruct")
-    assert detect(path).name == "mistral"
-
-
-def test_name_beats_architecture_for_fine_tunes(gguf_dir: Path) -> None:
-    path = write_gguf(
-        gguf_dir / "model.gguf", architecture="qwen2", name="DeepSeek R1 Distill Qwen 7B"
-    )
-    assert detect(path).name == "deepseek"
-
-
-def test_fine_tune_file_name_beats_a_generic_general_name(gguf_dir: Path) -> None:
-    # TheBloke's conversions often say "LLaMA v2" in general.name for every Llama 2 fine-tune.
-    path = write_gguf(
-        gguf_dir / "openorca-platypus2-13b.Q4_0.gguf", architecture="llama", name="LLaMA v2"
-    )
-    d = detect(path)
-    assert (d.name, d.source) == ("alpaca", "file_name")
-    plain = write_gguf(gguf_dir / "llama-2-13b.Q4_0.gguf", architecture="llama", name="LLaMA v2")
-    assert detect(plain).name == "llama2"
-
-
-def test_file_name_when_metadata_says_nothing(gguf_dir: Path) -> None:
-    path = write_gguf(gguf_dir / "zephyr-7b-beta.Q4_K_M.gguf", architecture="llama")
-    assert (detect(path).name, detect(path).source) == ("zephyr", "file_name")
+    assert (d.name, d.source) == (family, source)
+    deciding = {"architecture": architecture, "gguf_name": name or basename, "file_name": file_name}
+    assert str(deciding[source]) in d.evidence
 
 
 def test_template_wins_over_everything(gguf_dir: Path) -> None:
@@ -231,7 +223,6 @@ def test_missing_path_is_judged_by_its_name(tmp_path: Path) -> None:
     assert "not found" in d.evidence
 
 
-# --- templates -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("template", "family", "exact"),
     [
@@ -261,7 +252,6 @@ def test_every_family_recognises_its_own_template() -> None:
         assert recognize_template(" \n" + fam.template + "\n") == (fam, True)
 
 
-# --- model objects -------------------------------------------------------------------------------
 class _Obj:
     def __init__(self, **attrs: Any) -> None:
         self.__dict__.update(attrs)
@@ -317,7 +307,6 @@ def test_family_names_and_instances() -> None:
     assert detect("").source == "unknown"
 
 
-# --- user families ------------------------------------------------------------------------------
 @pytest.fixture
 def granite() -> Iterator[ModelFamily]:
     family = register_family(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from importlib import resources
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -183,3 +185,26 @@ def test_user_family_tool_result_format() -> None:
     assert (
         render_chat(msgs, fam).prompt == '[assistant]{"name": "f", "arguments": {}}[user]<<f#7>> ok'
     )
+
+
+def _template_files() -> dict[str, str]:
+    folder = resources.files("langchain_localkit.prompts") / "chat_templates"
+    return {
+        f.name.removesuffix(".jinja"): f.read_text(encoding="utf-8")
+        for f in folder.iterdir()
+        if f.name.endswith(".jinja")
+    }
+
+
+def test_builtin_templates_are_package_data_with_a_source() -> None:
+    files = _template_files()
+    for fam in BUILTIN_FAMILIES:
+        text = files.pop(fam.name)
+        header, _, body = text.partition("#}\n")
+        assert header.startswith("{#")
+        assert f'"{fam.name}" family' in header
+        assert re.search(r"https://\S+", header), fam.name
+        assert body == fam.template
+        assert "{#" not in fam.template
+    assert set(files) == {"chatml-standard"}  # a known template, not a family's own
+    assert get_family("chatml").known_templates == (files["chatml-standard"].partition("#}\n")[2],)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -75,31 +76,43 @@ def test_every_public_name_resolves() -> None:
     assert callable(prompts.detect)  # a function, not the submodule of a similar name
 
 
+@pytest.mark.parametrize(
+    "module",
+    ["detection", "families", "guard", "recipes", "render", "sandbox", "selectors", "templates"],
+)
+def test_names_resolve_in_their_modules_too(module: str) -> None:
+    mod = importlib.import_module(f"{prompts.__name__}.{module}")
+    for name in mod.__all__:
+        value = getattr(mod, name)
+        if name in EXPECTED_ALL:
+            assert getattr(prompts, name) is value, name
+
+
 def test_unknown_name() -> None:
     with pytest.raises(AttributeError, match="Nope"):
         prompts.Nope  # noqa: B018
 
 
-def _modules_after(code: str) -> set[str]:
-    out = subprocess.run(
-        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return set(out.split())
-
-
-def test_import_is_light() -> None:
-    mods = _modules_after("import langchain_localkit.prompts")
-    for heavy in ("jinja2", "langchain_core", "llama_cpp", "gguf", "numpy", "gpt4all"):
-        assert heavy not in mods, heavy
-
-
-def test_detecting_by_name_loads_no_jinja_or_runtime() -> None:
-    mods = _modules_after(
-        "from langchain_localkit.prompts import detect_family\n"
-        "assert detect_family('llama3.1:8b').name == 'llama3'"
+@pytest.mark.parametrize(
+    ("code", "heavy"),
+    [
+        pytest.param(
+            "import langchain_localkit.prompts",
+            ("jinja2", "langchain_core", "llama_cpp", "gguf", "numpy", "gpt4all"),
+            id="import",
+        ),
+        pytest.param(
+            "from langchain_localkit.prompts import detect_family\n"
+            "assert detect_family('llama3.1:8b').name == 'llama3'",
+            ("jinja2", "langchain_core", "llama_cpp", "numpy"),
+            id="detect-by-name",
+        ),
+    ],
+)
+def test_light_imports(code: str, heavy: tuple[str, ...]) -> None:
+    """Importing the pack, or detecting by name, loads neither Jinja nor a runtime."""
+    script = f"{code}\nimport sys\nprint(sorted(set({heavy!r}) & set(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
     )
-    for heavy in ("jinja2", "langchain_core", "llama_cpp", "numpy"):
-        assert heavy not in mods, heavy
+    assert result.stdout.strip() == "[]"

@@ -337,7 +337,6 @@ def test_family_aliases_render_the_same() -> None:
         assert render_chat(MULTI_TURN, alias).prompt == render_chat(MULTI_TURN, name).prompt
 
 
-# --- reference renders of the official templates ----------------------------------------------
 @pytest.mark.parametrize(
     ("family", "template", "messages"),
     [

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from langchain_core.language_models import FakeListChatModel, FakeListLLM
@@ -109,6 +109,33 @@ def test_duck_typing_by_class_name_and_llm_type() -> None:
     assert not is_llama_cpp(FakeListLLM(responses=["x"]))
     assert is_chat_model(FakeListChatModel(responses=["x"]))
     assert is_llm(FakeListLLM(responses=["x"]))
+
+
+@pytest.mark.parametrize(
+    ("runtime", "predicate"),
+    [
+        ("llamacpp", is_llama_cpp),
+        ("gpt4all", is_gpt4all),
+        ("llamafile", is_llamafile),
+        ("ollama", is_ollama),
+    ],
+)
+def test_declared_runtime_decides(runtime: str, predicate: Callable[[Any], bool]) -> None:
+    class LlamaCpp(FakeListLLM):  # the declaration wins over a look-alike class name
+        _localkit_runtime: ClassVar[str] = runtime
+
+    class Undeclared(FakeListLLM):  # an empty declaration falls back to the class name
+        _localkit_runtime: ClassVar[str] = ""
+
+    class ChatLlamaCpp(Undeclared):
+        pass
+
+    llm = LlamaCpp(responses=["x"])
+    assert predicate(llm)
+    assert predicate(llm.bind(stop=["\n"]))
+    assert is_llama_cpp(llm) == (runtime == "llamacpp")
+    assert sum(p(llm) for p in (is_llama_cpp, is_gpt4all, is_llamafile, is_ollama)) == 1
+    assert is_llama_cpp(ChatLlamaCpp(responses=["x"]))
 
 
 def test_is_family_rejects_unknown_family_names() -> None:
