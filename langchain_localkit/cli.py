@@ -25,6 +25,17 @@ def _default_model() -> Path:
     return gemma_model_path()
 
 
+def _add_generation_arguments(
+    parser: argparse.ArgumentParser, *, max_tokens: int, max_tokens_help: str, temperature: float
+) -> None:
+    """Add the options that `_generation_options` reads, with the command's own defaults."""
+    parser.add_argument("--max-tokens", "-n", type=int, default=max_tokens, help=max_tokens_help)
+    parser.add_argument("--temperature", "-t", type=float, default=temperature, help="0 is greedy")
+    parser.add_argument("--seed", type=int, default=-1, help="sampling seed (-1: random)")
+    parser.add_argument("--n-ctx", type=int, default=None, help="context window in tokens")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+
+
 def _generation_options(args: argparse.Namespace) -> dict[str, Any]:
     """The load and sampling options that `run` and `chat` share."""
     return {
@@ -203,11 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="stream a completion and print llama.cpp's timing report")
     run.add_argument("prompt", help="the prompt text")
     run.add_argument("--model", "-m", help="a GGUF file (default: the embedded Gemma 3 270M)")
-    run.add_argument("--max-tokens", "-n", type=int, default=128, help="tokens to generate")
-    run.add_argument("--temperature", "-t", type=float, default=0.8, help="0 is greedy")
-    run.add_argument("--seed", type=int, default=-1, help="sampling seed (-1: random)")
-    run.add_argument("--n-ctx", type=int, default=None, help="context window in tokens")
-    run.add_argument("--threads", type=int, default=None, help="CPU threads")
+    _add_generation_arguments(
+        run, max_tokens=128, max_tokens_help="tokens to generate", temperature=0.8
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no timing report")
     run.set_defaults(func=_run)
 
@@ -222,11 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", "-m", help="a GGUF file (default: the embedded SmolLM2-135M-Instruct)"
     )
     chat.add_argument("--system", "-s", help="a system message")
-    chat.add_argument("--max-tokens", "-n", type=int, default=256, help="tokens per reply")
-    chat.add_argument("--temperature", "-t", type=float, default=0.0, help="0 is greedy")
-    chat.add_argument("--seed", type=int, default=-1, help="sampling seed (-1: random)")
-    chat.add_argument("--n-ctx", type=int, default=None, help="context window in tokens")
-    chat.add_argument("--threads", type=int, default=None, help="CPU threads")
+    _add_generation_arguments(
+        chat, max_tokens=256, max_tokens_help="tokens per reply", temperature=0.0
+    )
     chat.add_argument("--quiet", "-q", action="store_true", help="no timing line")
     chat.set_defaults(func=_chat)
 

@@ -6,6 +6,9 @@
   total time from every runtime's own figures, with aggregates, llama.cpp's report layout, a
   plain table and a notebook view.
 
+The public names are those of `streaming` and `timing`, but for `TABLE_COLUMNS` and the
+faces' `verbose=True` hook `attach_verbose_timing`, which stay in `timing`.
+
 Example:
     >>> from langchain_localkit.callbacks import TimingCallbackHandler
     >>> timing = TimingCallbackHandler()
@@ -14,34 +17,12 @@ Example:
 
 from __future__ import annotations
 
-from langchain_localkit.callbacks.streaming import (
-    AsyncIteratorCallbackHandler,
-    StreamingStdOutCallbackHandler,
-    token_text,
-)
-from langchain_localkit.callbacks.timing import (
-    MEASURED,
-    RunTimings,
-    TimingCallbackHandler,
-    TimingSummary,
-    TimingTable,
-    get_timing_handler,
-    timings_from_generation,
-    usage_from_generation,
-    with_verbose_timing,
-)
+from langchain_localkit.callbacks import streaming, timing
+from langchain_localkit.callbacks.streaming import *  # noqa: F403
+from langchain_localkit.callbacks.timing import *  # noqa: F403
 
-__all__ = [
-    "MEASURED",
-    "AsyncIteratorCallbackHandler",
-    "RunTimings",
-    "StreamingStdOutCallbackHandler",
-    "TimingCallbackHandler",
-    "TimingSummary",
-    "TimingTable",
-    "get_timing_handler",
-    "timings_from_generation",
-    "token_text",
-    "usage_from_generation",
-    "with_verbose_timing",
-]
+__all__: list[str] = []
+__all__ += streaming.__all__
+__all__ += timing.__all__
+__all__.remove("TABLE_COLUMNS")
+__all__.remove("attach_verbose_timing")

@@ -22,7 +22,6 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.callbacks import (
     StreamingStdOutCallbackHandler as _CoreStreamingStdOutCallbackHandler,
 )
-from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
 logger = logging.getLogger(__name__)
@@ -220,7 +219,6 @@ class AsyncIteratorCallbackHandler(BaseCallbackHandler):
         self._unclaimed: deque[UUID] = deque()
         self._start_waiters: list[_Waiter] = []
 
-    # --- producers (any thread) -----------------------------------------------------------------
     def _start(self, run_id: UUID, parent_run_id: UUID | None) -> None:
         with self._lock:
             is_top = parent_run_id is None or parent_run_id not in self._parents
@@ -262,29 +260,31 @@ class AsyncIteratorCallbackHandler(BaseCallbackHandler):
             current = self._parents.get(current)
         return found
 
-    def on_llm_start(
+    def _track_start(
         self,
         serialized: dict[str, Any],
-        prompts: list[str],
-        *,
+        *args: Any,
         run_id: UUID,
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        """Open the run's stream (if it is a top-level run)."""
+        """Open the run's stream if it is a top-level run, else note whose run it is part of."""
         self._start(run_id, parent_run_id)
 
-    def on_chat_model_start(
-        self,
-        serialized: dict[str, Any],
-        messages: list[list[BaseMessage]],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Open the run's stream (if it is a top-level run)."""
-        self._start(run_id, parent_run_id)
+    def _track_end(self, *args: Any, run_id: UUID, **kwargs: Any) -> None:
+        """End the run's stream, or its tracking."""
+        self._end(run_id)
+
+    def _track_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        """End the run's stream, or its tracking, with its error."""
+        self._end(run_id, error)
+
+    # Chains, tools and retrievers are tracked too, so that a model call inside one belongs
+    # to the stream of its caller.
+    on_llm_start = on_chat_model_start = _track_start
+    on_chain_start = on_tool_start = on_retriever_start = _track_start
+    on_llm_end = on_chain_end = on_tool_end = on_retriever_end = _track_end
+    on_llm_error = on_chain_error = on_tool_error = on_retriever_error = _track_error
 
     def on_llm_new_token(
         self,
@@ -307,75 +307,6 @@ class AsyncIteratorCallbackHandler(BaseCallbackHandler):
                     stream.tokens.append(text)
                     stream.wake()
 
-    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        """End the run's stream."""
-        self._end(run_id)
-
-    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        """End the run's stream with its error."""
-        self._end(run_id, error)
-
-    def on_chain_start(
-        self,
-        serialized: dict[str, Any],
-        inputs: dict[str, Any],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Track chains, so that a chain's stream spans all its model calls."""
-        self._start(run_id, parent_run_id)
-
-    def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
-        """End the chain's stream."""
-        self._end(run_id)
-
-    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        """End the chain's stream with its error."""
-        self._end(run_id, error)
-
-    def on_tool_start(
-        self,
-        serialized: dict[str, Any],
-        input_str: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Track tools (a model call inside a tool belongs to the caller's stream)."""
-        self._start(run_id, parent_run_id)
-
-    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        """End tracking of the tool run."""
-        self._end(run_id)
-
-    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        """End tracking of the tool run, with its error."""
-        self._end(run_id, error)
-
-    def on_retriever_start(
-        self,
-        serialized: dict[str, Any],
-        query: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Track retrievers (a model call inside one belongs to the caller's stream)."""
-        self._start(run_id, parent_run_id)
-
-    def on_retriever_end(self, documents: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        """End tracking of the retriever run."""
-        self._end(run_id)
-
-    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        """End tracking of the retriever run, with its error."""
-        self._end(run_id, error)
-
-    # --- consumers (asyncio) ---------------------------------------------------------------------
     def _claim(self, run_id: UUID | None, waiter: _Waiter) -> _Stream | None:
         with self._lock:
             if run_id is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import operator
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, BaseLLM
@@ -19,6 +21,7 @@ from langchain_core.outputs import (
     GenerationChunk,
     LLMResult,
 )
+from pydantic import BaseModel
 
 from langchain_localkit._core.timings import Timings
 
@@ -41,17 +44,77 @@ def figures(tokens: list[str], prompt_tokens: int = 4) -> Timings:
     )
 
 
-class ScriptedLLM(BaseLLM):
-    """Streams `tokens` (calling `on_llm_new_token` itself, as `LlamaCpp` does)."""
+class _Script(BaseModel):
+    """Streams `tokens` (failing before token `fail_after`), then `_final()`."""
 
-    tokens: list[str] = ["The", " moon", " is", " far"]
+    tokens: list[str]
     with_figures: bool = True
     fail_after: int | None = None
     delay: float = 0.0
 
+    notify_empty_tokens: ClassVar[bool] = True
+    """Whether `on_llm_new_token` is called for empty tokens too."""
+
+    def _chunk(self, token: str) -> Any:
+        raise NotImplementedError
+
+    def _final(self) -> Any:
+        raise NotImplementedError
+
+    def _steps(self) -> Iterator[tuple[str, Any, bool]]:
+        """Each token, its chunk, and whether to call `on_llm_new_token` for it."""
+        for i, token in enumerate(self.tokens):
+            if self.fail_after == i:
+                raise ScriptFailed("boom")
+            yield token, self._chunk(token), bool(token) or self.notify_empty_tokens
+
+    def _stream(
+        self,
+        _input: Any,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        for token, chunk, notify in self._steps():
+            if self.delay:
+                time.sleep(self.delay)
+            if run_manager and notify:
+                run_manager.on_llm_new_token(token, chunk=chunk)
+            yield chunk
+        yield self._final()
+
+    async def _astream(
+        self,
+        _input: Any,
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        for token, chunk, notify in self._steps():
+            await asyncio.sleep(self.delay)
+            if run_manager and notify:
+                await run_manager.on_llm_new_token(token, chunk=chunk)
+            yield chunk
+        yield self._final()
+
+
+def _joined(chunks: list[GenerationChunk]) -> list[Generation]:
+    total = functools.reduce(operator.add, chunks)
+    return [Generation(text=total.text, generation_info=total.generation_info)]
+
+
+class ScriptedLLM(_Script, BaseLLM):
+    """Streams `tokens` (calling `on_llm_new_token` itself, as `LlamaCpp` does)."""
+
+    tokens: list[str] = ["The", " moon", " is", " far"]
+    notify_empty_tokens: ClassVar[bool] = False
+
     @property
     def _llm_type(self) -> str:
         return "scripted"
+
+    def _chunk(self, token: str) -> GenerationChunk:
+        return GenerationChunk(text=token)
 
     def _final(self) -> GenerationChunk:
         n = len([t for t in self.tokens if t])
@@ -63,41 +126,6 @@ class ScriptedLLM(BaseLLM):
             info["timings"] = figures(self.tokens).to_dict()
         return GenerationChunk(text="", generation_info=info)
 
-    def _stream(
-        self,
-        prompt: str,
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[GenerationChunk]:
-        for i, token in enumerate(self.tokens):
-            if self.fail_after == i:
-                raise ScriptFailed("boom")
-            if self.delay:
-                time.sleep(self.delay)
-            chunk = GenerationChunk(text=token)
-            if run_manager and token:
-                run_manager.on_llm_new_token(token, chunk=chunk)
-            yield chunk
-        yield self._final()
-
-    async def _astream(
-        self,
-        prompt: str,
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[GenerationChunk]:
-        for i, token in enumerate(self.tokens):
-            if self.fail_after == i:
-                raise ScriptFailed("boom")
-            await asyncio.sleep(self.delay)
-            chunk = GenerationChunk(text=token)
-            if run_manager and token:
-                await run_manager.on_llm_new_token(token, chunk=chunk)
-            yield chunk
-        yield self._final()
-
     def _generate(
         self,
         prompts: list[str],
@@ -105,14 +133,9 @@ class ScriptedLLM(BaseLLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> LLMResult:
-        gens: list[list[Generation]] = []
-        for prompt in prompts:
-            chunks = list(self._stream(prompt, stop, run_manager))
-            total = chunks[0]
-            for c in chunks[1:]:
-                total += c
-            gens.append([Generation(text=total.text, generation_info=total.generation_info)])
-        return LLMResult(generations=gens)
+        return LLMResult(
+            generations=[_joined([*self._stream(p, stop, run_manager)]) for p in prompts]
+        )
 
     async def _agenerate(
         self,
@@ -121,27 +144,21 @@ class ScriptedLLM(BaseLLM):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> LLMResult:
-        gens: list[list[Generation]] = []
-        for prompt in prompts:
-            chunks = [c async for c in self._astream(prompt, stop, run_manager)]
-            total = chunks[0]
-            for c in chunks[1:]:
-                total += c
-            gens.append([Generation(text=total.text, generation_info=total.generation_info)])
+        gens = [_joined([c async for c in self._astream(p, stop, run_manager)]) for p in prompts]
         return LLMResult(generations=gens)
 
 
-class ScriptedChat(BaseChatModel):
+class ScriptedChat(_Script, BaseChatModel):
     """Streams `tokens` as message chunks, then a last chunk with usage and timings."""
 
     tokens: list[str] = ["Neil", " Armstrong", "."]
-    with_figures: bool = True
-    fail_after: int | None = None
-    delay: float = 0.0
 
     @property
     def _llm_type(self) -> str:
         return "scripted-chat"
+
+    def _chunk(self, token: str) -> ChatGenerationChunk:
+        return ChatGenerationChunk(message=AIMessageChunk(content=token))
 
     def _final(self) -> ChatGenerationChunk:
         n = len([t for t in self.tokens if t])
@@ -156,41 +173,6 @@ class ScriptedChat(BaseChatModel):
                 chunk_position="last",
             )
         )
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        for i, token in enumerate(self.tokens):
-            if self.fail_after == i:
-                raise ScriptFailed("boom")
-            if self.delay:
-                time.sleep(self.delay)
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
-            if run_manager:
-                run_manager.on_llm_new_token(token, chunk=chunk)
-            yield chunk
-        yield self._final()
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        for i, token in enumerate(self.tokens):
-            if self.fail_after == i:
-                raise ScriptFailed("boom")
-            await asyncio.sleep(self.delay)
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
-            if run_manager:
-                await run_manager.on_llm_new_token(token, chunk=chunk)
-            yield chunk
-        yield self._final()
 
     def _generate(
         self,

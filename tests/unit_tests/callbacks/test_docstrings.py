@@ -1,22 +1,22 @@
-"""The examples in the callbacks' docstrings run."""
+"""The examples in the docstrings of every callbacks module run."""
 
 from __future__ import annotations
 
 import doctest
 import importlib
+import pkgutil
 
 import pytest
 
+from langchain_localkit import callbacks
+
 MODULES = [
-    "langchain_localkit.callbacks",
-    "langchain_localkit.callbacks.streaming",
-    "langchain_localkit.callbacks.timing",
-    "langchain_localkit.callbacks._html",
+    callbacks.__name__,
+    *(m.name for m in pkgutil.walk_packages(callbacks.__path__, f"{callbacks.__name__}.")),
 ]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name: str) -> None:
-    module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

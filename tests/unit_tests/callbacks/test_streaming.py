@@ -30,9 +30,6 @@ def _expected(pieces: list[str], sep: str = "|") -> str:
     return "".join(p + sep for p in pieces if p)
 
 
-# --- token_text --------------------------------------------------------------------------------
-
-
 def test_token_text_of_strings_and_content_blocks() -> None:
     assert token_text("abc") == "abc"
     assert token_text("") == ""
@@ -44,9 +41,6 @@ def test_token_text_of_strings_and_content_blocks() -> None:
     ]
     assert token_text(blocks) == "ab"
     assert token_text(None) == ""
-
-
-# --- StreamingStdOutCallbackHandler ------------------------------------------------------------
 
 
 def test_stdout_handler_is_a_drop_in_for_core() -> None:
@@ -184,9 +178,6 @@ def test_stdout_concurrent_runs_write_whole_tokens() -> None:
     for k in range(8):  # each run's tokens in order
         mine = [w for w in tokens if w.startswith(f"r{k}t")]
         assert mine == [f"r{k}t{i}|" for i in range(200)]
-
-
-# --- AsyncIteratorCallbackHandler: with models -------------------------------------------------
 
 
 async def _drain(handler: AsyncIteratorCallbackHandler, **kwargs: Any) -> list[str]:
@@ -335,9 +326,6 @@ async def _drain_with(handler: AsyncIteratorCallbackHandler, **kwargs: Any) -> l
     return [t async for t in handler.aiter(**kwargs)]
 
 
-# --- AsyncIteratorCallbackHandler: raw events with fake run ids --------------------------------
-
-
 async def test_same_run_cannot_be_iterated_twice() -> None:
     handler = AsyncIteratorCallbackHandler()
     rid = uuid4()
@@ -459,9 +447,6 @@ async def test_producer_thread_and_consumer_loop_stress() -> None:
         t.join()
     for k, tokens in enumerate(results):
         assert tokens == [f"{k}:{i}" for i in range(300)]
-
-
-# --- aiter(task=...) ---------------------------------------------------------------------------
 
 
 async def test_task_error_before_any_run_is_raised_not_awaited_forever() -> None:

@@ -32,7 +32,8 @@ from langchain_localkit.callbacks import (
     usage_from_generation,
     with_verbose_timing,
 )
-from langchain_localkit.callbacks.timing import TABLE_COLUMNS, _percentile
+from langchain_localkit.callbacks.timing import TABLE_COLUMNS
+from langchain_localkit.callbacks.timing.report import _percentile
 from tests.unit_tests.callbacks._fakes import ScriptedChat, ScriptedLLM, ScriptFailed, figures
 
 OURS = Timings(
@@ -104,9 +105,6 @@ def _feed(
     return rid
 
 
-# --- reading figures ---------------------------------------------------------------------------
-
-
 def test_reads_our_timings_from_generation_info() -> None:
     gen = _llm_gen({"timings": OURS.to_dict(), "usage": USAGE})
     assert timings_from_generation(gen) == OURS
@@ -155,9 +153,6 @@ def test_no_figures() -> None:
 def test_usage_in_openai_names() -> None:
     gen = _llm_gen({"token_usage": {"prompt_tokens": 2, "completion_tokens": 3}})
     assert usage_from_generation(gen) == {"input_tokens": 2, "output_tokens": 3, "total_tokens": 5}
-
-
-# --- one run -----------------------------------------------------------------------------------
 
 
 def test_runtime_figures_are_kept_as_reported() -> None:
@@ -285,9 +280,6 @@ def test_model_name_from_serialized_kwargs() -> None:
     assert handler.runs[0].model_name == "llama3.1:8b"
 
 
-# --- with models ---------------------------------------------------------------------------------
-
-
 def test_llm_stream_invoke_and_batch() -> None:
     handler = TimingCallbackHandler()
     llm = ScriptedLLM(tokens=["a", "b", "c"], callbacks=[handler])
@@ -366,9 +358,6 @@ def test_max_runs_keeps_the_latest() -> None:
     assert [r.run_id for r in handler.runs] == ids[1:]
     handler.reset()
     assert handler.runs == [] and handler.last is None
-
-
-# --- aggregates ----------------------------------------------------------------------------------
 
 
 def _run(eval_tokens: int, eval_ms: float, ttft: float | None, **kw: Any) -> RunTimings:
@@ -463,9 +452,6 @@ def test_to_dict_is_json_ready_and_complete() -> None:
     assert handler.to_records() == data["runs"]
 
 
-# --- tables and notebooks ----------------------------------------------------------------------
-
-
 def test_table_text_and_records() -> None:
     handler = TimingCallbackHandler()
     _feed(handler, _result(_llm_gen({"timings": OURS.to_dict()})))
@@ -525,9 +511,6 @@ def test_plot_draws_one_bar_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert xs == [1, 2] and heights == [pytest.approx(50.0), pytest.approx(50.0)]
     assert calls["axhline"][0][0] == pytest.approx(50.0)
     assert "tokens/s" in calls["set_ylabel"][0][0]
-
-
-# --- verbose=True ------------------------------------------------------------------------------
 
 
 def test_print_reports_writes_each_run() -> None:
