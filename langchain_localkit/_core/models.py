@@ -3,7 +3,7 @@
 Loading a GGUF costs seconds and gigabytes; wrappers that name the same file with the same load
 options share one loaded model. Entries are held weakly (a model is freed when no wrapper uses
 it) plus a small strong LRU, so re-running a notebook cell that builds a new wrapper does not
-reload the model.
+reload the model. A `ModelHandle` is one holder's reference to its entry, taken on first use.
 """
 
 from __future__ import annotations
@@ -326,4 +326,80 @@ class ModelCache(Generic[T]):
             return key in self._live
 
 
-__all__ = ["MAX_SPARES", "PAUSE_PATIENCE_S", "Lease", "LoadedModel", "ModelCache"]
+class ModelHandle(Generic[T]):
+    """One holder's reference to a model in a `ModelCache`, taken on first use.
+
+    Concurrent first calls load once. The load time is handed out once (`take_load_ms`), so
+    only the first call after this handle loaded the model reports it.
+
+    Args:
+        cache: The cache the model lives in.
+        spawn: Makes a spare context on the loaded weights (see `LoadedModel`).
+        close_spare: Frees a spare context.
+
+    Example:
+        >>> cache: ModelCache[str] = ModelCache(keep=0)
+        >>> handle = ModelHandle(cache)
+        >>> entry, loaded = handle.get(lambda: ("key", lambda: "the model"))
+        >>> entry.model, loaded, handle.get(lambda: ("key", str))[1]
+        ('the model', True, False)
+    """
+
+    def __init__(
+        self,
+        cache: ModelCache[T],
+        *,
+        spawn: Callable[[T], T] | None = None,
+        close_spare: Callable[[T], object] | None = None,
+    ) -> None:
+        self._cache = cache
+        self._spawn = spawn
+        self._close_spare = close_spare
+        self._entry: LoadedModel[T] | None = None
+        self._lock = threading.Lock()
+        self._unreported_load_ms: float | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this handle holds a loaded model."""
+        return self._entry is not None
+
+    def get(
+        self, prepare: Callable[[], tuple[Hashable, Callable[[], T]]]
+    ) -> tuple[LoadedModel[T], bool]:
+        """The held entry, taken from the cache (or loaded) when the handle holds none.
+
+        Args:
+            prepare: Gives the cache key and the loader. Called under the handle's lock only
+                when it holds no entry, so the checks and decisions it makes are paid once.
+
+        Returns:
+            The shared entry, and whether this call loaded it.
+        """
+        entry = self._entry
+        if entry is not None:
+            return entry, False
+        with self._lock:
+            if self._entry is not None:
+                return self._entry, False
+            key, load = prepare()
+            entry, loaded = self._cache.get_or_load(
+                key, load, spawn=self._spawn, close_spare=self._close_spare
+            )
+            self._entry = entry
+            if loaded:
+                self._unreported_load_ms = entry.load_ms
+            return entry, loaded
+
+    def take_load_ms(self) -> float | None:
+        """How long this handle's load took, once; None afterwards, or if it loaded nothing."""
+        load_ms, self._unreported_load_ms = self._unreported_load_ms, None
+        return load_ms
+
+    def drop(self) -> None:
+        """Let go of the entry; the model is freed when no other holder uses it."""
+        with self._lock:
+            self._entry = None
+
+
+__all__ = ["MAX_SPARES", "PAUSE_PATIENCE_S", "Lease", "LoadedModel", "ModelCache", "ModelHandle"]

@@ -2,8 +2,9 @@
 
 A local model calls a tool by writing `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`.
 Where the runtime has grammars (llama.cpp), decoding after `<tool_call>` is constrained by a
-grammar built from the tools' JSON schemas, so every call is valid JSON that matches its schema;
-elsewhere the same format is parsed and validated.
+grammar built from `tool_call_schema` (by `langchain_localkit.engines.gbnf`, which needs the
+runtime), so every call is valid JSON that matches its schema; elsewhere the same format is
+parsed and validated.
 """
 
 from __future__ import annotations
@@ -151,38 +152,6 @@ def tool_call_schema(tools: Sequence[Mapping[str, Any]], only: str | None = None
     if defs:
         schema = {**schema, "$defs": defs}
     return schema
-
-
-# llama-cpp-python's converter lets raw control characters into JSON strings (invalid JSON);
-# llama.cpp's own converter excludes them. Same rule as upstream:
-_LOOSE_CHAR = 'char ::= [^"\\\\] |'
-_STRICT_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
-
-
-def json_schema_to_gbnf(schema: Mapping[str, Any]) -> str:
-    """A llama.cpp GBNF grammar (root rule `root`) accepting JSON valid for `schema`."""
-    from langchain_localkit.engines.llamacpp import import_llama_cpp
-
-    import_llama_cpp()
-    from llama_cpp.llama_grammar import json_schema_to_gbnf as convert
-
-    return str(convert(json.dumps(schema))).replace(_LOOSE_CHAR, _STRICT_CHAR)
-
-
-def _rename_root(gbnf: str, new: str) -> str:
-    return re.sub(r"(?m)^root ::=", f"{new} ::=", gbnf)
-
-
-def tool_calls_gbnf(
-    tools: Sequence[Mapping[str, Any]], only: str | None = None, *, parallel: bool = True
-) -> str:
-    """Grammar for what follows an opening `<tool_call>`.
-
-    One call and its closing tag, then (with `parallel`) further `<tool_call>...</tool_call>`.
-    """
-    calls = _rename_root(json_schema_to_gbnf(tool_call_schema(tools, only)), "call")
-    more = f' ( "\\n" "{TOOL_CALL_OPEN}" call "{TOOL_CALL_CLOSE}" )*' if parallel else ""
-    return f'root ::= call "{TOOL_CALL_CLOSE}"{more}\n{calls}'
 
 
 def new_tool_call_id() -> str:
@@ -366,13 +335,11 @@ __all__ = [
     "TOOL_CALL_OPEN",
     "ToolChoice",
     "first_json_value",
-    "json_schema_to_gbnf",
     "new_tool_call_id",
     "normalize_tool_choice",
     "parse_tool_calls",
     "schema_errors",
     "to_openai_tools",
     "tool_call_schema",
-    "tool_calls_gbnf",
     "tools_system_prompt",
 ]

@@ -97,7 +97,7 @@ def test_gpt4all_inference(tiny_gguf_path: Path) -> None:
 
 def test_llamacpp_embedding_documents_and_query(smollm2_path: Path) -> None:
     embeddings = LlamaCppEmbeddings(model_path=str(smollm2_path))
-    info = embeddings.engine.info
+    info = embeddings.engine.info()
     width = info.get(f"{info.architecture}.embedding_length")
     documents = embeddings.embed_documents(["foo bar"])
     assert len(documents) == 1 and len(documents[0]) == width

@@ -203,9 +203,6 @@ def test_the_field_wins_over_everything(tmp_path: Path, monkeypatch: pytest.Monk
     assert decision.use_extra_bufts is True and "was set" in decision.reason
 
 
-# ------------------------------------------------------------------------------------------
-# The probe's child process, classified (real processes)
-# ------------------------------------------------------------------------------------------
 def _child(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
@@ -244,9 +241,6 @@ def test_probe_passes() -> None:
     assert amx.probe_extra_bufts(command=_child("pass")).safe
 
 
-# ------------------------------------------------------------------------------------------
-# Handing use_extra_bufts to llama_cpp.Llama (which has no argument for it)
-# ------------------------------------------------------------------------------------------
 class Params:
     use_extra_bufts = True
 

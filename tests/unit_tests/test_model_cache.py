@@ -3,6 +3,7 @@
 import gc
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -12,6 +13,7 @@ from langchain_localkit._core.models import (
     PAUSE_PATIENCE_S,
     LoadedModel,
     ModelCache,
+    ModelHandle,
 )
 
 
@@ -258,3 +260,57 @@ def test_close_all_frees_idle_models_and_leaves_busy_ones() -> None:
     assert closed == ["idle"]
     assert len(cache) == 0
     assert not idle.busy and not busy.busy
+
+
+def test_handle_prepares_and_loads_once_for_concurrent_first_calls() -> None:
+    cache: ModelCache[Model] = ModelCache(keep=0)
+    handle = ModelHandle(cache)
+    prepared: list[int] = []
+
+    def prepare() -> tuple[str, Callable[[], Model]]:
+        prepared.append(1)
+        time.sleep(0.05)
+        return "k", lambda: Model("a")
+
+    results: list[tuple[LoadedModel[Model], bool]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(handle.get(prepare))) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(prepared) == 1 and handle.held
+    assert len({id(entry) for entry, _ in results}) == 1
+    assert [loaded for _, loaded in results].count(True) == 1
+
+
+def test_handle_reports_the_load_time_once_and_drops_its_entry() -> None:
+    cache: ModelCache[Model] = ModelCache(keep=0)
+    handle = ModelHandle(cache)
+    entry, loaded = handle.get(lambda: ("k", lambda: Model("a")))
+    assert loaded
+    assert handle.take_load_ms() == entry.load_ms
+    assert handle.take_load_ms() is None
+    handle.drop()
+    assert not handle.held
+    again, loaded = handle.get(lambda: ("k", lambda: Model("b")))
+    assert again is entry and not loaded  # still cached: the test holds the entry
+    assert handle.take_load_ms() is None
+
+
+def test_a_second_handle_shares_the_model_without_a_load_time() -> None:
+    cache: ModelCache[Model] = ModelCache(keep=0)
+    first, second = ModelHandle(cache), ModelHandle(cache)
+    entry, _ = first.get(lambda: ("k", lambda: Model("a")))
+    other, loaded = second.get(lambda: ("k", lambda: Model("b")))
+    assert other is entry and not loaded
+    assert second.take_load_ms() is None
+
+
+def test_handle_passes_spare_contexts_to_the_cache() -> None:
+    cache: ModelCache[Model] = ModelCache(keep=0)
+    handle = ModelHandle(cache, spawn=lambda m: Model(m.name + "-spare"))
+    entry, _ = handle.get(lambda: ("k", lambda: Model("a")))
+    with entry.lease(), entry.lease() as spare:  # same thread: the second call gets a spare
+        assert spare.spare and spare.model.name == "a-spare"

@@ -180,7 +180,7 @@ def test_system_prompt_presents_tools_and_format() -> None:
 def test_json_strings_exclude_raw_control_characters() -> None:
     """Test the fix to llama-cpp-python's converter, whose strings admit raw control bytes."""
     pytest.importorskip("llama_cpp")
-    from langchain_localkit._core.tools import json_schema_to_gbnf
+    from langchain_localkit.engines.gbnf import json_schema_to_gbnf
 
     grammar = json_schema_to_gbnf({"type": "object", "properties": {"s": {"type": "string"}}})
     char_rule = next(line for line in grammar.splitlines() if line.startswith("char ::="))

@@ -1,0 +1,85 @@
+"""GBNF, llama.cpp's grammar format: built from JSON schemas, and compiled for decoding.
+
+Grammars constrain tool calls and structured output, in process (llama.cpp) and in
+llama-server's `grammar` field. The JSON-schema converter is llama-cpp-python's, reached
+through `import_llama_cpp` like every use of llama_cpp; the runtime-free part (the schema of a
+tool call) is `langchain_localkit._core.tools.tool_call_schema`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_localkit._core.tools import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_call_schema
+from langchain_localkit.engines.llamacpp_runtime import import_llama_cpp
+
+# llama-cpp-python's converter lets raw control characters into JSON strings (invalid JSON);
+# llama.cpp's own converter excludes them. Same rule as upstream:
+_LOOSE_CHAR = 'char ::= [^"\\\\] |'
+_STRICT_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
+
+
+def json_schema_to_gbnf(schema: Mapping[str, Any]) -> str:
+    """A llama.cpp GBNF grammar (root rule `root`) accepting JSON valid for `schema`.
+
+    Raises:
+        RuntimeNotInstalledError: llama-cpp-python (whose converter this is) is not installed.
+    """
+    import_llama_cpp()
+    from llama_cpp.llama_grammar import json_schema_to_gbnf as convert
+
+    return str(convert(json.dumps(schema))).replace(_LOOSE_CHAR, _STRICT_CHAR)
+
+
+def any_json_gbnf() -> str:
+    """A llama.cpp GBNF grammar accepting any JSON value (llama-cpp-python's `JSON_GBNF`).
+
+    Raises:
+        RuntimeNotInstalledError: llama-cpp-python is not installed.
+    """
+    import_llama_cpp()
+    from llama_cpp.llama_grammar import JSON_GBNF
+
+    return str(JSON_GBNF)
+
+
+def _rename_root(gbnf: str, new: str) -> str:
+    return re.sub(r"(?m)^root ::=", f"{new} ::=", gbnf)
+
+
+def tool_calls_gbnf(
+    tools: Sequence[Mapping[str, Any]], only: str | None = None, *, parallel: bool = True
+) -> str:
+    """Grammar for what follows an opening `<tool_call>`.
+
+    One call and its closing tag, then (with `parallel`) further `<tool_call>...</tool_call>`.
+
+    Args:
+        tools: The bound tools, in OpenAI's function format.
+        only: The one tool that may be called (None: any of them).
+        parallel: Allow more than one call.
+    """
+    calls = _rename_root(json_schema_to_gbnf(tool_call_schema(tools, only)), "call")
+    more = f' ( "\\n" "{TOOL_CALL_OPEN}" call "{TOOL_CALL_CLOSE}" )*' if parallel else ""
+    return f'root ::= call "{TOOL_CALL_CLOSE}"{more}\n{calls}'
+
+
+@functools.lru_cache(maxsize=64)
+def compile_grammar(gbnf: str) -> Any:
+    """`gbnf` as a `llama_cpp.LlamaGrammar`, compiled once per text.
+
+    Raises:
+        ValueError: llama.cpp cannot parse the grammar.
+    """
+    llama_cpp = import_llama_cpp()
+    try:
+        return llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
+    except ValueError as e:
+        raise ValueError(f"Invalid GBNF grammar: {e}\n{gbnf[:500]}") from e
+
+
+__all__ = ["any_json_gbnf", "compile_grammar", "json_schema_to_gbnf", "tool_calls_gbnf"]
