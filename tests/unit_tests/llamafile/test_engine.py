@@ -13,8 +13,8 @@ from langchain_localkit._core.errors import (
     ServerUnavailableError,
 )
 from langchain_localkit._core.generation import GenerationInfo
+from langchain_localkit.engines.http.sse import SSEParser
 from langchain_localkit.engines.llamafile import (
-    _SSE,
     LlamafileEngine,
     ServerDisconnectedError,
     ServerInfo,
@@ -36,7 +36,7 @@ def engine_for(fake: FakeServer, **kwargs: object) -> LlamafileEngine:
 
 # --- SSE
 def test_sse_parser_dialects() -> None:
-    parser = _SSE()
+    parser = SSEParser()
     lines = [": ping", "", 'data: {"a": 1}', "", 'data:{"b":', "data: 2}", "", "event: x", ""]
     events = [e for e in (parser.feed(line) for line in lines) if e is not None]
     assert events == [("data", '{"a": 1}'), ("data", '{"b":\n2}')]
@@ -175,7 +175,7 @@ def test_embeddings_not_enabled_hint() -> None:
 
 
 def test_waits_while_loading_then_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("langchain_localkit.engines.llamafile._POLL_INTERVAL", 0.01)
+    monkeypatch.setattr("langchain_localkit.engines.http.transport._POLL_INTERVAL", 0.01)
     loading = httpx.Response(
         503, json={"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}}
     )
@@ -188,7 +188,7 @@ def test_waits_while_loading_then_succeeds(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_gives_up_loading_after_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("langchain_localkit.engines.llamafile._POLL_INTERVAL", 0.01)
+    monkeypatch.setattr("langchain_localkit.engines.http.transport._POLL_INTERVAL", 0.01)
     loading = httpx.Response(503, json={"status": "loading model"})
     fake = FakeServer()
     fake.on("GET", "/health", lambda r: loading)
@@ -321,3 +321,105 @@ def test_final_event_helper_shape() -> None:
     info = generation_from_final(event, model_name="")
     assert info.stop_reason == "</s>"
     assert info.extra["tokens_cached"] == event["tokens_cached"]
+
+
+# --- async twins: the same flows, driven by asyncio
+async def test_async_waits_while_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("langchain_localkit.engines.http.transport._POLL_INTERVAL", 0.01)
+    loading = httpx.Response(503, json={"error": {"code": 503, "message": "Loading model"}})
+    fake = FakeServer()
+    fake.on("GET", "/health", lambda r: loading, lambda r: httpx.Response(200))
+    fake.stream("POST", "/completion", completion_stream(["ok"]))
+    fake.answers[("POST", "/completion")].insert(0, lambda r: loading)
+    engine = engine_for(fake)
+    items = [item async for item in engine.astream_completion({"prompt": "x"})]
+    assert items[0] == "ok"
+    paths = [r.url.path for r in fake.requests]
+    assert paths == ["/completion", "/health", "/health", "/completion"]
+    await engine.aclose()
+
+
+async def test_async_gives_up_loading_after_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("langchain_localkit.engines.http.transport._POLL_INTERVAL", 0.01)
+    loading = httpx.Response(503, json={"status": "loading model"})
+    fake = FakeServer()
+    fake.on("GET", "/health", lambda r: loading)
+    fake.on("GET", "/props", lambda r: loading)
+    with pytest.raises(ServerUnavailableError, match="still loading its model"):
+        await engine_for(fake, load_timeout=0.05).ainfo()
+
+
+async def test_async_stale_pooled_connection_is_retried_once() -> None:
+    fake = FakeServer()
+    calls = {"n": 0}
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] in (1, 3, 4):
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx.Response(200, json={"tokens": [{"id": 7, "piece": "a"}]})
+
+    fake.on("POST", "/tokenize", flaky)
+    engine = engine_for(fake)
+    assert await engine.atokenize("a") == [7]
+    with pytest.raises(ServerDisconnectedError, match="without answering"):
+        await engine.atokenize("a")  # a second failure in a row is not retried
+    assert calls["n"] == 4
+    await engine.aclose()
+
+
+async def test_async_http_error_on_a_stream_is_typed() -> None:
+    fake = FakeServer()
+    fake.on(
+        "POST",
+        "/completion",
+        lambda r: httpx.Response(500, json={"error": {"code": 500, "message": "KV cache full"}}),
+    )
+    with pytest.raises(ServerError, match="HTTP 500: KV cache full") as caught:
+        [item async for item in engine_for(fake).astream_completion({"prompt": "x"})]
+    assert caught.value.status_code == 500
+
+
+async def test_async_complete_chat_and_embeddings() -> None:
+    fake = FakeServer()
+    final = final_event(stop_type="limit", predicted=2)
+    fake.on(
+        "POST", "/completion", lambda r: httpx.Response(200, json={**final, "content": "ab\ufffd"})
+    )
+    chunk = {"choices": [{"delta": {"content": "hi"}, "finish_reason": None}]}
+    fake.stream("POST", "/v1/chat/completions", sse(chunk, [chunk, chunk], done=True))
+    fake.on("POST", "/v1/embeddings", lambda r: httpx.Response(404, json={"error": "nope"}))
+    fake.on("POST", "/embedding", lambda r: httpx.Response(200, json={"embedding": [1, 2]}))
+    engine = engine_for(fake)
+    text, info = await engine.acomplete({"prompt": "x"}, model_name="mine")
+    assert (text, info.finish_reason, info.model_name) == ("ab", "length", "mine")
+    assert fake.bodies("/completion")[0]["stream"] is False
+    assert len([c async for c in engine.astream_chat({"messages": []})]) == 3
+    assert await engine.aembed(["a", "b"]) == [[1.0, 2.0], [1.0, 2.0]]
+    assert await engine.aembed([]) == []
+    await engine.aclose()
+
+
+async def test_bos_token_id_is_looked_up_once() -> None:
+    fake = FakeServer()
+    engine = engine_for(fake)
+    assert engine.bos_token_id() == 1
+    assert await engine.abos_token_id() == 1
+    assert [r.url.path for r in fake.requests] == ["/props", "/tokenize"]
+    assert fake.bodies("/tokenize")[0] == {
+        "content": "<s>",
+        "add_special": False,
+        "parse_special": True,
+    }
+    legacy = engine_for(FakeServer(props=dict(LEGACY_PROPS)))
+    assert await legacy.abos_token_id() is None
+    await engine.aclose()
+
+
+def test_health_and_refresh() -> None:
+    fake = FakeServer()
+    engine = engine_for(fake)
+    assert engine.health() == {"status": "ok"}
+    assert engine.info() is engine.info()
+    fake.props = {**fake.props, "total_slots": 4}
+    assert engine.info(refresh=True).total_slots == 4

@@ -1,0 +1,79 @@
+"""HTTP error bodies as typed errors, for every server version's shape of them.
+
+llama.cpp answers `{"error": {"code", "message", "type", ...}}` (with `n_prompt_tokens` and
+`n_ctx` when the prompt does not fit); llamafile's older server and proxies answer other
+shapes, or plain text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import httpx
+
+from langchain_localkit._core.errors import ContextOverflowError, ServerError
+
+
+def error_message(body: Any) -> tuple[str, str | None, Mapping[str, Any]]:
+    """(message, error type, the error object) from an error body of any server version."""
+    if isinstance(body, Mapping):
+        err = body.get("error", body)
+        if isinstance(err, Mapping):
+            message = err.get("message") or err.get("error") or err.get("status")
+            kind = err.get("type")
+            return (
+                str(message or json.dumps(dict(err))),
+                kind if isinstance(kind, str) else None,
+                err,
+            )
+        if isinstance(err, str):
+            return err, None, body
+        message = body.get("message") or body.get("status")
+        if message:
+            return str(message), None, body
+    return str(body), None, {}
+
+
+def raise_error_body(body: Any, status: int | None, url: str) -> NoReturn:
+    """Raise the typed error an error body stands for (`status` None: reported mid-reply).
+
+    Raises:
+        ContextOverflowError: The prompt does not fit in the context.
+        ServerError: Any other error, with the server's message and a hint where one helps.
+    """
+    message, kind, err = error_message(body)
+    if kind == "exceed_context_size_error" or (
+        "n_prompt_tokens" in err and "n_ctx" in err and status in (400, None)
+    ):
+        n_prompt = int(err.get("n_prompt_tokens") or 0)
+        n_ctx = int(err.get("n_ctx") or 0)
+        raise ContextOverflowError(
+            n_prompt,
+            n_ctx,
+            "Shorten the prompt, or restart the server with a larger context (`-c`/`--ctx-size`).",
+        )
+    where = f"The server at {url}"
+    if status is None:
+        raise ServerError(f"{where} reported an error mid-reply: {message}")
+    hint = ""
+    if status == 401:
+        hint = " Pass the server's key as `api_key=`."
+    elif status == 404:
+        hint = " This server does not offer that endpoint (an older llamafile?)."
+    elif status == 501 and "embedding" in message.lower() and "--embedding" not in message:
+        hint = " Start the server with `--embedding` (llama-server: `--embeddings`)."
+    raise ServerError(f"{where} answered HTTP {status}: {message}.{hint}", status)
+
+
+def body_of(response: httpx.Response) -> Any:
+    """The JSON of a read response; its text (or reason) when it is not JSON."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        text = response.text.strip()
+        return text or response.reason_phrase
+
+
+__all__ = ["body_of", "error_message", "raise_error_body"]
