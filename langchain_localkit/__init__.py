@@ -18,41 +18,73 @@ from importlib import metadata
 from typing import TYPE_CHECKING
 
 from langchain_localkit._core.lazy import lazy_exports
+from langchain_localkit._exports import faces
 
 if TYPE_CHECKING:
     from langchain_localkit._core.errors import (
-        ContextOverflowError,
-        InvalidModelFileError,
-        LocalKitError,
-        ModelBusyError,
-        ModelFileError,
-        ModelIsDirectoryError,
-        ModelLoadError,
-        ModelNotFoundError,
-        ModelNotPulledError,
-        RuntimeNotInstalledError,
-        ServerDisconnectedError,
-        ServerError,
-        ServerTimeoutError,
-        ServerUnavailableError,
-        TemplateError,
-        UnsupportedArchitectureError,
+        ContextOverflowError as ContextOverflowError,
     )
-    from langchain_localkit._core.gguf import GGUFInfo, read_gguf_info
-    from langchain_localkit._core.timings import Timings
-    from langchain_localkit.chat_models.gpt4all import ChatGPT4All
-    from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
-    from langchain_localkit.chat_models.llamafile import ChatLlamafile
-    from langchain_localkit.chat_models.ollama import ChatOllama
-    from langchain_localkit.embeddings.gpt4all import GPT4AllEmbeddings
-    from langchain_localkit.embeddings.llamacpp import LlamaCppEmbeddings
-    from langchain_localkit.embeddings.llamafile import LlamafileEmbeddings
-    from langchain_localkit.embeddings.ollama import OllamaEmbeddings
-    from langchain_localkit.engines.llamacpp import clear_model_cache
-    from langchain_localkit.llms.gpt4all import GPT4All
-    from langchain_localkit.llms.llamacpp import LlamaCpp
-    from langchain_localkit.llms.llamafile import Llamafile
-    from langchain_localkit.llms.ollama import OllamaLLM
+    from langchain_localkit._core.errors import (
+        InvalidModelFileError as InvalidModelFileError,
+    )
+    from langchain_localkit._core.errors import (
+        LocalKitError as LocalKitError,
+    )
+    from langchain_localkit._core.errors import (
+        ModelBusyError as ModelBusyError,
+    )
+    from langchain_localkit._core.errors import (
+        ModelFileError as ModelFileError,
+    )
+    from langchain_localkit._core.errors import (
+        ModelIsDirectoryError as ModelIsDirectoryError,
+    )
+    from langchain_localkit._core.errors import (
+        ModelLoadError as ModelLoadError,
+    )
+    from langchain_localkit._core.errors import (
+        ModelNotFoundError as ModelNotFoundError,
+    )
+    from langchain_localkit._core.errors import (
+        ModelNotPulledError as ModelNotPulledError,
+    )
+    from langchain_localkit._core.errors import (
+        RuntimeNotInstalledError as RuntimeNotInstalledError,
+    )
+    from langchain_localkit._core.errors import (
+        ServerDisconnectedError as ServerDisconnectedError,
+    )
+    from langchain_localkit._core.errors import (
+        ServerError as ServerError,
+    )
+    from langchain_localkit._core.errors import (
+        ServerTimeoutError as ServerTimeoutError,
+    )
+    from langchain_localkit._core.errors import (
+        ServerUnavailableError as ServerUnavailableError,
+    )
+    from langchain_localkit._core.errors import (
+        TemplateError as TemplateError,
+    )
+    from langchain_localkit._core.errors import (
+        UnsupportedArchitectureError as UnsupportedArchitectureError,
+    )
+    from langchain_localkit._core.gguf import GGUFInfo as GGUFInfo
+    from langchain_localkit._core.gguf import read_gguf_info as read_gguf_info
+    from langchain_localkit._core.timings import Timings as Timings
+    from langchain_localkit.chat_models.gpt4all import ChatGPT4All as ChatGPT4All
+    from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp as ChatLlamaCpp
+    from langchain_localkit.chat_models.llamafile import ChatLlamafile as ChatLlamafile
+    from langchain_localkit.chat_models.ollama import ChatOllama as ChatOllama
+    from langchain_localkit.embeddings.gpt4all import GPT4AllEmbeddings as GPT4AllEmbeddings
+    from langchain_localkit.embeddings.llamacpp import LlamaCppEmbeddings as LlamaCppEmbeddings
+    from langchain_localkit.embeddings.llamafile import LlamafileEmbeddings as LlamafileEmbeddings
+    from langchain_localkit.embeddings.ollama import OllamaEmbeddings as OllamaEmbeddings
+    from langchain_localkit.engines.llamacpp import clear_model_cache as clear_model_cache
+    from langchain_localkit.llms.gpt4all import GPT4All as GPT4All
+    from langchain_localkit.llms.llamacpp import LlamaCpp as LlamaCpp
+    from langchain_localkit.llms.llamafile import Llamafile as Llamafile
+    from langchain_localkit.llms.ollama import OllamaLLM as OllamaLLM
 
 try:
     __version__ = metadata.version("langchain-localkit")
@@ -64,18 +96,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _ERRORS = "langchain_localkit._core.errors"
 _LAZY: dict[str, str] = {
-    "LlamaCpp": "langchain_localkit.llms.llamacpp",
-    "ChatLlamaCpp": "langchain_localkit.chat_models.llamacpp",
-    "LlamaCppEmbeddings": "langchain_localkit.embeddings.llamacpp",
-    "GPT4All": "langchain_localkit.llms.gpt4all",
-    "ChatGPT4All": "langchain_localkit.chat_models.gpt4all",
-    "GPT4AllEmbeddings": "langchain_localkit.embeddings.gpt4all",
-    "Llamafile": "langchain_localkit.llms.llamafile",
-    "ChatLlamafile": "langchain_localkit.chat_models.llamafile",
-    "LlamafileEmbeddings": "langchain_localkit.embeddings.llamafile",
-    "OllamaLLM": "langchain_localkit.llms.ollama",
-    "ChatOllama": "langchain_localkit.chat_models.ollama",
-    "OllamaEmbeddings": "langchain_localkit.embeddings.ollama",
+    **faces(),
     "Timings": "langchain_localkit._core.timings",
     "GGUFInfo": "langchain_localkit._core.gguf",
     "read_gguf_info": "langchain_localkit._core.gguf",
@@ -102,38 +123,4 @@ _LAZY: dict[str, str] = {
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
-__all__ = [
-    "GPT4AllEmbeddings",
-    "ChatGPT4All",
-    "GPT4All",
-    "ServerTimeoutError",
-    "ServerDisconnectedError",
-    "LlamafileEmbeddings",
-    "Llamafile",
-    "ChatLlamafile",
-    "ChatLlamaCpp",
-    "ChatOllama",
-    "ContextOverflowError",
-    "GGUFInfo",
-    "InvalidModelFileError",
-    "LlamaCpp",
-    "LlamaCppEmbeddings",
-    "LocalKitError",
-    "ModelBusyError",
-    "ModelFileError",
-    "ModelIsDirectoryError",
-    "ModelLoadError",
-    "ModelNotFoundError",
-    "ModelNotPulledError",
-    "OllamaEmbeddings",
-    "OllamaLLM",
-    "RuntimeNotInstalledError",
-    "ServerError",
-    "ServerUnavailableError",
-    "TemplateError",
-    "Timings",
-    "UnsupportedArchitectureError",
-    "__version__",
-    "clear_model_cache",
-    "read_gguf_info",
-]
+__all__ = sorted([*_LAZY, "__version__"])

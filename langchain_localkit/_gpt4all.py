@@ -30,6 +30,7 @@ class GPT4AllParams(GenerationParams):
     _localkit_runtime: ClassVar[str] = "gpt4all"
     _community_name: ClassVar[str] = "GPT4All"
     _temperature_field: ClassVar[str] = "temp"
+    _call_options: ClassVar[frozenset[str]] = _CALL_KWARGS
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
 
@@ -126,26 +127,13 @@ class GPT4AllParams(GenerationParams):
         if self._engine is not None:
             self._engine.unload()
 
-    @classmethod
-    def call_options(cls) -> frozenset[str]:
-        """The per-call options (`invoke(..., **options)`), besides `stop`."""
-        return _CALL_KWARGS
-
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> GPT4AllSampling:
         self._check_call_options(kwargs, _CALL_KWARGS)
         limit = kwargs.get("max_tokens", kwargs.get("n_predict"))
         if limit is None:
             limit = self.n_predict if self.n_predict is not None else self.max_tokens
-        return GPT4AllSampling(
-            max_tokens=limit,
-            temp=kwargs.get("temp", self.temp),
-            top_k=kwargs.get("top_k", self.top_k),
-            top_p=kwargs.get("top_p", self.top_p),
-            min_p=kwargs.get("min_p", self.min_p),
-            repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
-            repeat_last_n=kwargs.get("repeat_last_n", self.repeat_last_n),
-            n_batch=kwargs.get("n_batch", self.n_batch),
-            stop=merge_stop(self.stop, stop),
+        return GPT4AllSampling.resolve(
+            self, kwargs, max_tokens=limit, stop=merge_stop(self.stop, stop)
         )
 
     def _model_label(self) -> str:

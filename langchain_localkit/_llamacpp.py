@@ -24,7 +24,7 @@ from langchain_localkit.engines.llamacpp import (
     SamplingParams,
 )
 
-_SAMPLING_KWARGS = frozenset(
+SAMPLING_OPTIONS = frozenset(
     {
         "max_tokens",
         "temperature",
@@ -189,6 +189,7 @@ class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
 
     _localkit_runtime: ClassVar[str] = "llamacpp"
     supports_grammar: ClassVar[bool] = True
+    _call_options: ClassVar[frozenset[str]] = SAMPLING_OPTIONS
 
     max_tokens: int | None = 256
     """Most tokens to generate (None or <= 0: until the context is full)."""
@@ -228,11 +229,6 @@ class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
             raise ValueError("Pass either `grammar` or `grammar_path`, not both.")
         return self
 
-    @classmethod
-    def call_options(cls) -> frozenset[str]:
-        """The per-call options this face takes (`invoke(..., **options)`), besides `stop`."""
-        return _SAMPLING_KWARGS
-
     def _grammar_text(self) -> str | None:
         if self.grammar_path is not None:
             return Path(self.grammar_path).read_text(encoding="utf-8")
@@ -244,7 +240,7 @@ class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
         raise TypeError("grammar must be a GBNF string or a llama_cpp.LlamaGrammar")
 
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> SamplingParams:
-        self._check_call_options(kwargs, _SAMPLING_KWARGS)
+        self._check_call_options(kwargs, SAMPLING_OPTIONS)
         grammar = kwargs.get("grammar", self._grammar_text())
         if grammar is not None and not isinstance(grammar, str):
             grammar = getattr(grammar, "_grammar", grammar)
@@ -252,19 +248,9 @@ class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
         processor = kwargs.get("logits_processor")
         if kwargs.get("logit_bias"):
             processor = _logit_bias_processor(kwargs["logit_bias"], processor)
-        return SamplingParams(
-            max_tokens=kwargs.get("max_tokens", self.max_tokens),
-            temperature=kwargs.get("temperature", self.temperature),
-            top_p=kwargs.get("top_p", self.top_p),
-            top_k=kwargs.get("top_k", self.top_k),
-            min_p=kwargs.get("min_p", self.min_p),
-            typical_p=kwargs.get("typical_p", self.typical_p),
-            repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
-            frequency_penalty=kwargs.get("frequency_penalty", self.frequency_penalty),
-            presence_penalty=kwargs.get("presence_penalty", self.presence_penalty),
-            mirostat_mode=kwargs.get("mirostat_mode", self.mirostat_mode),
-            mirostat_tau=kwargs.get("mirostat_tau", self.mirostat_tau),
-            mirostat_eta=kwargs.get("mirostat_eta", self.mirostat_eta),
+        return SamplingParams.resolve(
+            self,
+            kwargs,
             seed=seed if seed is not None and seed >= 0 else None,
             stop=merge_stop(self.stop, stop),
             grammar=grammar,

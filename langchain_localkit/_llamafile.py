@@ -137,6 +137,7 @@ class LlamafileParams(LlamafileConnection, GenerationParams):
     _localkit_runtime: ClassVar[str] = "llamafile"
     _community_name: ClassVar[str] = "Llamafile"
     supports_grammar: ClassVar[bool] = True
+    _call_options: ClassVar[frozenset[str]] = _CALL_KWARGS
 
     model: str | None = None
     """A name for the model in metadata and traces (and `model` on the OpenAI endpoint).
@@ -203,11 +204,6 @@ class LlamafileParams(LlamafileConnection, GenerationParams):
                 "(e.g. 'http://localhost:8080')."
             )
         return self
-
-    @classmethod
-    def call_options(cls) -> frozenset[str]:
-        """The per-call options (`invoke(..., **options)`), besides `stop`."""
-        return _CALL_KWARGS
 
     def _body(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The `/completion` body of one call: the fields, overridden by call options."""

@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import IO, Any, Self
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import IO, Any
 
 import httpx
 from langchain_core.language_models import LangSmithParams
 from ollama import Client, ResponseError
-from pydantic import BaseModel, model_validator
 
 from langchain_localkit._core.errors import (
     ModelNotPulledError,
@@ -27,6 +26,7 @@ from langchain_localkit._core.errors import (
     ServerUnavailableError,
 )
 from langchain_localkit._core.timings import Timings
+from langchain_localkit._faces.params import VerboseTiming
 
 logger = logging.getLogger("langchain_localkit.ollama")
 
@@ -102,6 +102,36 @@ def _text_of(part: Any) -> bool:
     return bool(part.get("response") or part.get("thinking"))
 
 
+class _Timer:
+    """The step logic of `timed`/`atimed`, free of I/O: times the parts, decides on a pull."""
+
+    def __init__(self, *, model: str, host: str, can_pull: bool) -> None:
+        self.model, self.host = model, host
+        self.attempts = 2 if can_pull else 1
+        self.started = time.perf_counter()
+        self.first: float | None = None
+        self.yielded = False
+
+    def see(self, part: Any) -> Any:
+        """The part as the face gets it (the final one with timings and usage)."""
+        if isinstance(part, str):
+            return part
+        if self.first is None and _text_of(part):
+            self.first = time.perf_counter()
+        self.yielded = True
+        return _final(part, self.started, self.first) if part.get("done") else part
+
+    def retry_after_pull(self, error: BaseException, attempt: int) -> bool:
+        """Whether to pull and try again; otherwise the caller raises `self.error(error)`."""
+        if attempt == 0 and self.attempts > 1 and not self.yielded and is_missing_model(error):
+            self.started = time.perf_counter()
+            return True
+        return False
+
+    def error(self, error: BaseException) -> BaseException:
+        return translate(error, self.model, self.host)
+
+
 def timed(
     start: Callable[[], Iterator[Any]],
     *,
@@ -110,27 +140,16 @@ def timed(
     pull: Callable[[], None] | None = None,
 ) -> Iterator[Any]:
     """The client's responses, the final one with timings; typed errors; pull-and-retry once."""
-    started = time.perf_counter()
-    first: float | None = None
-    yielded = False
-    attempts = 2 if pull is not None else 1
-    for attempt in range(attempts):
+    timer = _Timer(model=model, host=host, can_pull=pull is not None)
+    for attempt in range(timer.attempts):
         try:
             for part in start():
-                if isinstance(part, str):
-                    yield part
-                    continue
-                if first is None and _text_of(part):
-                    first = time.perf_counter()
-                yielded = True
-                yield _final(part, started, first) if part.get("done") else part
+                yield timer.see(part)
             return
         except CLIENT_ERRORS as e:
-            if pull is not None and attempt == 0 and not yielded and is_missing_model(e):
-                pull()
-                started = time.perf_counter()
-                continue
-            raise translate(e, model, host) from e
+            if pull is None or not timer.retry_after_pull(e, attempt):
+                raise timer.error(e) from e
+            pull()
 
 
 async def atimed(
@@ -138,32 +157,19 @@ async def atimed(
     *,
     model: str,
     host: str,
-    pull: Callable[[], Any] | None = None,
+    pull: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Any]:
-    """`timed` for the async client (`pull` may be a coroutine function)."""
-    started = time.perf_counter()
-    first: float | None = None
-    yielded = False
-    attempts = 2 if pull is not None else 1
-    for attempt in range(attempts):
+    """`timed` for the async client."""
+    timer = _Timer(model=model, host=host, can_pull=pull is not None)
+    for attempt in range(timer.attempts):
         try:
             async for part in start():
-                if isinstance(part, str):
-                    yield part
-                    continue
-                if first is None and _text_of(part):
-                    first = time.perf_counter()
-                yielded = True
-                yield _final(part, started, first) if part.get("done") else part
+                yield timer.see(part)
             return
         except CLIENT_ERRORS as e:
-            if pull is not None and attempt == 0 and not yielded and is_missing_model(e):
-                result = pull()
-                if hasattr(result, "__await__"):
-                    await result
-                started = time.perf_counter()
-                continue
-            raise translate(e, model, host) from e
+            if pull is None or not timer.retry_after_pull(e, attempt):
+                raise timer.error(e) from e
+            await pull()
 
 
 def is_missing_model(error: BaseException) -> bool:
@@ -235,18 +241,11 @@ def _progress_line(model: str, progress: Mapping[str, Any] | Any) -> tuple[str, 
     return f"pulling {model}: {status}", -1
 
 
-class OllamaExtras(BaseModel):
+class OllamaExtras(VerboseTiming):
     """What the Ollama faces add to langchain-ollama's classes (put it first in the bases)."""
 
     pull: bool = False
     """Pull the model when the server does not have it (once, on first use)."""
-
-    @model_validator(mode="after")
-    def _attach_verbose_timing(self) -> Self:
-        from langchain_localkit.callbacks.timing import attach_verbose_timing
-
-        attach_verbose_timing(self)
-        return self
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params: LangSmithParams = super()._get_ls_params(stop=stop, **kwargs)  # type: ignore[misc]
@@ -256,6 +255,14 @@ class OllamaExtras(BaseModel):
 
     def _host(self, client: Any) -> str:
         return host_of(client, getattr(self, "base_url", None))
+
+    def _timed(self, start: Callable[[], Any], kwargs: Mapping[str, Any], *, aio: bool) -> Any:
+        """The parent's stream through `timed`, or `atimed` for the async client (`aio`)."""
+        model = str(kwargs.get("model") or getattr(self, "model", ""))
+        host = self._host(getattr(self, "_async_client" if aio else "_client", None))
+        if aio:
+            return atimed(start, model=model, host=host, pull=self._apull if self.pull else None)
+        return timed(start, model=model, host=host, pull=self._pull if self.pull else None)
 
     def _pull(self) -> None:
         client = getattr(self, "_client", None)

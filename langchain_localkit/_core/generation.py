@@ -109,8 +109,8 @@ class Reply:
     """
 
     text: str
-    tool_calls: tuple[dict[str, Any], ...] = ()
-    invalid: tuple[dict[str, Any], ...] = ()
+    tool_calls: tuple[Any, ...] = ()
+    invalid: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ async), and builds `invoke`/`generate` results as the joined stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from dataclasses import dataclass
+from threading import Event
 from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -23,6 +23,15 @@ from langchain_localkit._core.langchain import join_chunks, llm_output
 from langchain_localkit._core.streaming import iterate_in_thread
 
 Item = str | GenerationInfo
+
+
+@dataclass(frozen=True, slots=True)
+class TextCall:
+    """One prompt of an LLM call: the text, the call's stop strings and its options."""
+
+    prompt: str
+    stop: list[str] | None
+    options: dict[str, Any]
 
 
 def _chunk(item: Item) -> GenerationChunk:
@@ -46,31 +55,21 @@ class LocalLLM(BaseLLM):
     """`agenerate`/`abatch` send every prompt at once (a server decodes them in parallel
     slots) instead of one after another."""
 
-    def _generation(
-        self,
-        prompt: str,
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
-        cancel: threading.Event | None = None,
-    ) -> Generator[Item, None, None]:
+    def _generation(self, call: TextCall, cancel: Event | None = None) -> Iterator[Item]:
         raise NotImplementedError
 
-    def _ageneration(
-        self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> AsyncGenerator[Item, None]:
-        return iterate_in_thread(lambda cancel: self._generation(prompt, stop, kwargs, cancel))
+    def _ageneration(self, call: TextCall) -> AsyncIterator[Item]:
+        return iterate_in_thread(lambda cancel: self._generation(call, cancel))
 
     def _streams_on_invoke(self) -> bool:
         """Whether `invoke` reads the stream (so callbacks see every token)."""
         return bool(getattr(self, "streaming", True))
 
-    def _complete(self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any]) -> Generation:
-        return join_chunks(map(_chunk, self._generation(prompt, stop, kwargs)))
+    def _complete(self, call: TextCall) -> Generation:
+        return join_chunks(map(_chunk, self._generation(call)))
 
-    async def _acomplete(
-        self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> Generation:
-        return join_chunks([_chunk(i) async for i in self._ageneration(prompt, stop, kwargs)])
+    async def _acomplete(self, call: TextCall) -> Generation:
+        return join_chunks([_chunk(i) async for i in self._ageneration(call)])
 
     def _stream(
         self,
@@ -79,12 +78,16 @@ class LocalLLM(BaseLLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
-        with contextlib.closing(self._generation(prompt, stop, kwargs)) as items:
+        items = self._generation(TextCall(prompt, stop, kwargs))
+        try:
             for item in items:
                 chunk = _chunk(item)
                 if run_manager and isinstance(item, str):
                     run_manager.on_llm_new_token(item, chunk=chunk)
                 yield chunk
+        finally:  # a consumer that stops early stops decoding now, not at garbage collection
+            if isinstance(items, Generator):
+                items.close()
 
     async def _astream(
         self,
@@ -93,12 +96,16 @@ class LocalLLM(BaseLLM):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
-        async with contextlib.aclosing(self._ageneration(prompt, stop, kwargs)) as items:
+        items = self._ageneration(TextCall(prompt, stop, kwargs))
+        try:
             async for item in items:
                 chunk = _chunk(item)
                 if run_manager and isinstance(item, str):
                     await run_manager.on_llm_new_token(item, chunk=chunk)
                 yield chunk
+        finally:
+            if isinstance(items, AsyncGenerator):
+                await items.aclose()
 
     def _generate(
         self,
@@ -112,7 +119,7 @@ class LocalLLM(BaseLLM):
             if self._streams_on_invoke():
                 generations.append([join_chunks(self._stream(prompt, stop, run_manager, **kwargs))])
             else:
-                generations.append([self._complete(prompt, stop, dict(kwargs))])
+                generations.append([self._complete(TextCall(prompt, stop, dict(kwargs)))])
         return LLMResult(generations=generations, llm_output=llm_output(generations))
 
     async def _agenerate(
@@ -133,7 +140,7 @@ class LocalLLM(BaseLLM):
 
         async def one(prompt: str) -> list[Generation]:
             if not self._streams_on_invoke():
-                return [await self._acomplete(prompt, stop, dict(kwargs))]
+                return [await self._acomplete(TextCall(prompt, stop, dict(kwargs)))]
             chunks = [c async for c in self._astream(prompt, stop, token_sink, **kwargs)]
             return [join_chunks(chunks)]
 
@@ -151,4 +158,4 @@ class LocalLLM(BaseLLM):
         return LLMResult(generations=generations, llm_output=llm_output(generations))
 
 
-__all__ = ["LocalLLM"]
+__all__ = ["LocalLLM", "TextCall"]

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Self
 
-from langchain_core.language_models import LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams
 from pydantic import BaseModel, model_validator
 
 from langchain_localkit._compat import ignored_call_options, unknown_call_options
 
+CHAT_OPTIONS = frozenset(
+    {"tools", "tool_choice", "parallel_tool_calls", "response_format", "model"}
+)
+"""The per-call options every chat face takes besides its sampling options."""
 
-class GenerationParams(BaseModel):
+
+class VerboseTiming(BaseModel):
+    """`verbose=True` attaches a printing `TimingCallbackHandler` (llama.cpp's report layout)."""
+
+    @model_validator(mode="after")
+    def _attach_verbose_timing(self) -> Self:
+        from langchain_localkit.callbacks.timing import attach_verbose_timing
+
+        attach_verbose_timing(self)
+        return self
+
+
+class GenerationParams(VerboseTiming):
     """The declarations and shared behaviour of a generating face (LLM or chat).
 
     A runtime's parameter class inherits it and sets the class-level declarations; the
@@ -24,23 +40,34 @@ class GenerationParams(BaseModel):
     `model_provider` of chat replies, and what `is_llama_cpp(...)` and friends test."""
     _community_name: ClassVar[str] = ""
     """The langchain-community class whose arguments and call options this face accepts."""
-    _ls_model_type: ClassVar[Literal["llm", "chat"]] = "llm"
     _temperature_field: ClassVar[str] = "temperature"
     """The field (and call option) holding the sampling temperature (GPT4All: `temp`)."""
     supports_grammar: ClassVar[bool] = False
     """Whether a call takes a llama.cpp GBNF `grammar` (and tools are grammar-constrained)."""
 
-    @model_validator(mode="after")
-    def _attach_verbose_timing(self) -> Self:
-        from langchain_localkit.callbacks.timing import attach_verbose_timing
+    _llm_type_name: ClassVar[str] = ""
+    """The face's `_llm_type` (LangChain's serialization and tracing name)."""
+    _identifying_fields: ClassVar[str] = ""
+    """The fields that identify a configured model (`_identifying_params`), space-separated."""
+    _call_options: ClassVar[frozenset[str]] = frozenset()
+    """The sampling options a call may pass (`invoke(..., temperature=0)`)."""
 
-        attach_verbose_timing(self)
-        return self
+    @property
+    def _llm_type(self) -> str:
+        return self._llm_type_name
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._identifying_fields.split()}
+
+    @classmethod
+    def _is_chat(cls) -> bool:
+        return issubclass(cls, BaseChatModel)
 
     @classmethod
     def call_options(cls) -> frozenset[str]:
         """The per-call options this face takes (`invoke(..., **options)`), besides `stop`."""
-        raise NotImplementedError
+        return cls._call_options | (CHAT_OPTIONS if cls._is_chat() else frozenset())
 
     def _check_call_options(self, kwargs: Mapping[str, Any], known: frozenset[str]) -> None:
         """Refuse options that are neither `known` nor accepted-and-ignored for community's sake.
@@ -66,7 +93,7 @@ class GenerationParams(BaseModel):
         params = LangSmithParams(
             ls_provider=self._localkit_runtime,
             ls_model_name=kwargs.get("model") or self._model_label(),
-            ls_model_type=self._ls_model_type,
+            ls_model_type="chat" if self._is_chat() else "llm",
             ls_temperature=kwargs.get(field, getattr(self, field)),
         )
         default = getattr(self, "max_tokens", None)
@@ -79,4 +106,4 @@ class GenerationParams(BaseModel):
         return params
 
 
-__all__ = ["GenerationParams"]
+__all__ = ["CHAT_OPTIONS", "GenerationParams", "VerboseTiming"]

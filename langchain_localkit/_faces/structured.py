@@ -1,10 +1,9 @@
-"""What the package's chat models share: `bind_tools`, `with_structured_output`, helpers.
+"""`bind_tools` and `with_structured_output` for every chat face, and their helpers.
 
-The helpers turn the bound options into prompt instructions.
-
-`bind_tools` and `with_structured_output` only bind call options (`tools`, `tool_choice`,
-`parallel_tool_calls`, `response_format`); each model's `_stream` decides how to honour them
-(a llama.cpp grammar in process or on a server, prompt + validation elsewhere).
+They only bind call options (`tools`, `tool_choice`, `parallel_tool_calls`,
+`response_format`); the chat skeleton parses them into a `ChatCall` and each runtime decides
+how to honour them (a llama.cpp grammar in process or on a server, prompt + validation
+elsewhere).
 """
 
 from __future__ import annotations
@@ -15,10 +14,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LanguageModelInput
-from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.output_parsers import (
     JsonOutputKeyToolsParser,
@@ -26,7 +23,7 @@ from langchain_core.output_parsers import (
     PydanticOutputParser,
     PydanticToolsParser,
 )
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
@@ -39,31 +36,12 @@ StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
 
 class ToolsAndStructuredOutputMixin:
-    """`bind_tools`, `with_structured_output`, and generation through the model's stream.
+    """`bind_tools` and `with_structured_output` (put it before `BaseChatModel` in the bases).
 
-    Put it before `BaseChatModel` in the bases. The model's `_stream` receives the bound
-    `tools` (OpenAI-style dicts), `tool_choice`, `parallel_tool_calls` and `response_format`
-    (`{"type": "json_schema", "schema": ...}` or `{"type": "json_object"}`); `invoke` joins the
-    chunks of `_stream` / `_astream`, so both paths give the same message.
+    The model's `_stream` receives the bound `tools` (OpenAI-style dicts), `tool_choice`,
+    `parallel_tool_calls` and `response_format` (`{"type": "json_schema", "schema": ...}` or
+    `{"type": "json_object"}`).
     """
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
 
     if TYPE_CHECKING:
 
@@ -221,31 +199,6 @@ def refuse_truncated(message: BaseMessage) -> BaseMessage:
     )
 
 
-def prompt_target(
-    chat_template: str | None, chat_format: str | None, model_path: str, *, fallback: str = "chatml"
-) -> Any:
-    """What to render a chat with.
-
-    A template override, else a family override, else what `detect` finds for the model file
-    (its GGUF template, its family), else `fallback` with a warning.
-    """
-    from langchain_localkit.prompts import detect, get_family
-
-    if chat_template:
-        return chat_template
-    if chat_format:
-        return get_family(chat_format)
-    detection = detect(model_path, fallback=fallback)
-    if detection.source == "fallback":
-        logger.warning(
-            "No chat template in %s and no known model family; using %s. Pass "
-            "`chat_format=` (a family name) or `chat_template=` to choose.",
-            model_path,
-            fallback,
-        )
-    return detection
-
-
 def with_system(messages: Sequence[BaseMessage], text: str) -> list[BaseMessage]:
     """Add `text` to the system message (or start the conversation with one)."""
     out = list(messages)
@@ -285,8 +238,8 @@ def response_format_schema(response_format: Any) -> tuple[dict[str, Any] | None,
 
 __all__ = [
     "StructuredMethod",
+    "refuse_truncated",
     "ToolsAndStructuredOutputMixin",
-    "prompt_target",
     "response_format_schema",
     "with_system",
 ]

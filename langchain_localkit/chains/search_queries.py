@@ -73,18 +73,16 @@ def parse_questions(text: str) -> list[str]:
 def supports_grammar(model: Any) -> bool:
     """Whether `model` takes a llama.cpp GBNF `grammar` per call.
 
-    True for this package's llama.cpp faces (`LlamaCpp`, `ChatLlamaCpp`) and llama.cpp-server
-    faces (`Llamafile`, `ChatLlamafile`), also behind `model.bind(...)`.
+    What the model class declares (`supports_grammar`): True for the llama.cpp faces
+    (`LlamaCpp`, `ChatLlamaCpp`) and the llama.cpp-server faces (`Llamafile`,
+    `ChatLlamafile`), also behind `model.bind(...)`.
 
     Example:
         >>> from langchain_localkit.chains import supports_grammar
         >>> supports_grammar(object())
         False
     """
-    from langchain_localkit._llamacpp import LlamaCppParams
-    from langchain_localkit.llms.llamafile import LlamafileConnection
-
-    return isinstance(unwrap(model), LlamaCppParams | LlamafileConnection)
+    return getattr(type(unwrap(model)), "supports_grammar", False) is True
 
 
 def _default_prompt(llm: BaseLanguageModel[Any]) -> BasePromptTemplate:

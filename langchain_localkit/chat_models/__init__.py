@@ -10,22 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from langchain_localkit._core.lazy import lazy_exports
+from langchain_localkit._exports import faces
 
 if TYPE_CHECKING:
-    from langchain_localkit.chat_models.gpt4all import ChatGPT4All
-    from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
-    from langchain_localkit.chat_models.llamafile import ChatLlamafile
-    from langchain_localkit.chat_models.ollama import ChatOllama
+    from langchain_localkit.chat_models.gpt4all import ChatGPT4All as ChatGPT4All
+    from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp as ChatLlamaCpp
+    from langchain_localkit.chat_models.llamafile import ChatLlamafile as ChatLlamafile
+    from langchain_localkit.chat_models.ollama import ChatOllama as ChatOllama
 
-__all__ = ["ChatGPT4All", "ChatLlamaCpp", "ChatLlamafile", "ChatOllama"]
+_FACES = faces("chat_models")
 
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "ChatGPT4All": "langchain_localkit.chat_models.gpt4all",
-        "ChatLlamaCpp": "langchain_localkit.chat_models.llamacpp",
-        "ChatLlamafile": "langchain_localkit.chat_models.llamafile",
-        "ChatOllama": "langchain_localkit.chat_models.ollama",
-    },
-    globals(),
-)
+__all__ = sorted(_FACES)
+
+__getattr__, __dir__ = lazy_exports(__name__, _FACES, globals())

@@ -13,58 +13,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
-from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import Field
 
-from langchain_localkit._core.chat import (
-    ToolsAndStructuredOutputMixin,
-    prompt_target,
-    response_format_schema,
-    with_system,
-)
-from langchain_localkit._core.generation import GenerationInfo
-from langchain_localkit._core.langchain import usage_metadata
-from langchain_localkit._core.streaming import iterate_in_thread
-from langchain_localkit._core.timings import Timings
-from langchain_localkit._core.tools import (
-    ToolChoice,
-    first_json_value,
-    normalize_tool_choice,
-    parse_tool_calls,
-    schema_errors,
-    tools_system_prompt,
-)
+from langchain_localkit._core.generation import Done, Event, GenerationInfo, Reply, TextDelta
+from langchain_localkit._core.tools import first_json_value, parse_tool_calls, schema_errors
+from langchain_localkit._faces.chat import ChatCall, LocalChatModel, prompt_target
 from langchain_localkit._gpt4all import GPT4AllParams
 from langchain_localkit.engines.gpt4all import GPT4AllSampling
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class _Plan:
-    messages: list[BaseMessage]
-    params: GPT4AllSampling
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    choice: ToolChoice = field(default_factory=lambda: ToolChoice("none"))
-    parallel: bool = False
-    schema: dict[str, Any] | None = None
-    json_only: bool = False
-
-    @property
-    def checked(self) -> bool:
-        """Whether the reply is parsed and checked (and retried) before it is returned."""
-        return bool(self.tools) or self.json_only
-
-
-class ChatGPT4All(GPT4AllParams, ToolsAndStructuredOutputMixin, BaseChatModel):
+class ChatGPT4All(GPT4AllParams, LocalChatModel):
     """A GGUF chat model run in-process by the gpt4all bindings (2.8.2), offline.
 
     Messages are rendered by the prompt pack (the bindings would ignore the GGUF's template).
@@ -96,24 +61,11 @@ class ChatGPT4All(GPT4AllParams, ToolsAndStructuredOutputMixin, BaseChatModel):
     """Tool calls and structured output: how often to ask again after a reply that does not
     parse or does not match the schema."""
 
-    _ls_model_type: ClassVar[Literal["llm", "chat"]] = "chat"
+    _json_hint_suffix: ClassVar[str] = " Reply with the JSON only."
 
-    @property
-    def _llm_type(self) -> str:
-        return "gpt4all-chat"
+    _llm_type_name: ClassVar[str] = "gpt4all-chat"
+    _identifying_fields: ClassVar[str] = "model chat_format max_tokens temp top_k top_p"
 
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "chat_format": self.chat_format,
-            "max_tokens": self.max_tokens,
-            "temp": self.temp,
-            "top_k": self.top_k,
-            "top_p": self.top_p,
-        }
-
-    # --- rendering ------------------------------------------------------------------------------
     def render(self, messages: Sequence[BaseMessage]) -> Any:
         """Render `messages` in this model's prompt format (a `RenderedPrompt`)."""
         from langchain_localkit.prompts import render_chat
@@ -133,37 +85,6 @@ class ChatGPT4All(GPT4AllParams, ToolsAndStructuredOutputMixin, BaseChatModel):
                 text = text[len(bos) :]
         return text, tuple(rendered.stop)
 
-    def _plan(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> _Plan:
-        kwargs = dict(kwargs)
-        tools: list[dict[str, Any]] = kwargs.pop("tools", None) or []
-        raw_choice = kwargs.pop("tool_choice", None)
-        parallel = bool(kwargs.pop("parallel_tool_calls", False))
-        response_format = kwargs.pop("response_format", None)
-        kwargs.pop("model", None)
-        kwargs.pop("ls_structured_output_format", None)
-        choice = normalize_tool_choice(raw_choice, tools) if tools else ToolChoice("none")
-        instructions: list[str] = []
-        schema: dict[str, Any] | None = None
-        if tools and choice.mode != "none":
-            instructions.append(tools_system_prompt(tools, choice))
-        if response_format is not None:
-            schema, hint = response_format_schema(response_format)
-            instructions.append(hint + " Reply with the JSON only.")
-        if instructions:
-            messages = with_system(messages, "\n\n".join(instructions))
-        return _Plan(
-            messages=messages,
-            params=self._sampling(stop, kwargs),
-            tools=tools if choice.mode != "none" else [],
-            choice=choice,
-            parallel=parallel,
-            schema=schema,
-            json_only=response_format is not None,
-        )
-
-    # --- decoding -------------------------------------------------------------------------------
     def _decode(
         self, messages: Sequence[BaseMessage], params: GPT4AllSampling, cancel: Any
     ) -> Iterator[str | GenerationInfo]:
@@ -172,39 +93,37 @@ class ChatGPT4All(GPT4AllParams, ToolsAndStructuredOutputMixin, BaseChatModel):
         params = GPT4AllSampling(**{**params.__dict__, "stop": merged})
         yield from self.engine.stream(text, params, special=True, cancel=cancel)
 
-    def _events(self, plan: _Plan, cancel: Any = None) -> Iterator[tuple[str, Any]]:
-        """Run the plan: ("text", delta) or one checked ("reply", chunk), then ("done", ...).
+    def _events(
+        self, call: ChatCall, cancel: threading.Event | None = None
+    ) -> Generator[Event, None, None]:
+        """Free text; or, with tools or a response format, one checked `Reply` (retried).
 
-        The "done" value is the `GenerationInfo`s of every attempt and the attempt count.
+        A reply that does not parse or does not match its schema is asked for again, with
+        the problem told to the model, up to `max_retries` times.
         """
-        if not plan.checked:
-            infos: list[GenerationInfo] = []
-            for item in self._decode(plan.messages, plan.params, cancel):
-                if isinstance(item, str):
-                    yield ("text", item)
-                else:
-                    infos.append(item)
-            yield ("done", (infos, 1))
+        params = self._sampling(call.stop, call.options)
+        messages = call.prompt_messages()
+        if not (call.tools or call.response_format is not None):
+            for item in self._decode(messages, params, cancel):
+                yield TextDelta(item) if isinstance(item, str) else Done((item,))
             return
-        messages = list(plan.messages)
-        infos = []
-        chunk = AIMessageChunk(content="")
+        infos: list[GenerationInfo] = []
         for attempt in range(1, self.max_retries + 2):
             parts: list[str] = []
-            for item in self._decode(messages, plan.params, cancel):
+            for item in self._decode(messages, params, cancel):
                 if isinstance(item, str):
                     parts.append(item)
                 else:
                     infos.append(item)
             reply = "".join(parts)
-            chunk, problem = self._check(plan, reply)
+            checked, problem = self._check(call, reply)
             if problem is None or attempt > self.max_retries:
                 if problem is not None:
                     logger.warning(
                         "%s: no valid reply after %d attempts (%s)", self.model, attempt, problem
                     )
-                yield ("reply", chunk)
-                yield ("done", (infos, attempt))
+                yield checked
+                yield Done(tuple(infos), attempts=attempt, metadata={"attempts": attempt})
                 return
             messages = [
                 *messages,
@@ -212,108 +131,33 @@ class ChatGPT4All(GPT4AllParams, ToolsAndStructuredOutputMixin, BaseChatModel):
                 HumanMessage(content=f"That reply is not valid: {problem}. Try again."),
             ]
 
-    def _check(self, plan: _Plan, reply: str) -> tuple[AIMessageChunk, str | None]:
-        """The reply as a chunk, and what is wrong with it (None when it is valid)."""
-        if plan.tools:
-            text, calls, invalid = parse_tool_calls(reply, plan.tools)
-            if not plan.parallel:
+    def _check(self, call: ChatCall, reply: str) -> tuple[Reply, str | None]:
+        """The reply, and what is wrong with it (None when it is valid)."""
+        if call.tools:
+            text, calls, invalid = parse_tool_calls(reply, call.tools)
+            if not call.parallel:
                 calls = calls[:1]
             schemas = {
-                t["function"]["name"]: t["function"].get("parameters") or {} for t in plan.tools
+                t["function"]["name"]: t["function"].get("parameters") or {} for t in call.tools
             }
             problems = [
                 e for c in calls for e in schema_errors(c["args"], schemas[c["name"]] or {})
             ]
             problems += [str(c.get("error")) for c in invalid]
-            if plan.choice.name and any(c["name"] != plan.choice.name for c in calls):
-                problems.append(f"call the tool {plan.choice.name}")
-            if plan.choice.forced and not calls:
+            if call.choice.name and any(c["name"] != call.choice.name for c in calls):
+                problems.append(f"call the tool {call.choice.name}")
+            if call.choice.forced and not calls:
                 problems.append("no tool call in the required format")
-            chunks = [
-                tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)
-                for i, c in enumerate(calls)
-            ]
-            chunks += [
-                tool_call_chunk(name=c["name"], args=c["args"], id=c["id"], index=len(chunks) + j)
-                for j, c in enumerate(invalid)
-            ]
-            message = AIMessageChunk(content=text if not calls else "", tool_call_chunks=chunks)
-            return message, "; ".join(problems) or None
+            checked = Reply(text if not calls else "", tuple(calls), tuple(invalid))
+            return checked, "; ".join(problems) or None
         try:
             value = first_json_value(reply)
         except ValueError as e:
-            return AIMessageChunk(content=reply), str(e)
-        errors = schema_errors(value, plan.schema) if plan.schema else []
-        if not isinstance(value, dict) and plan.schema is None:
+            return Reply(reply), str(e)
+        errors = schema_errors(value, call.schema) if call.schema else []
+        if not isinstance(value, dict) and call.schema is None:
             errors.append("expected a JSON object")
-        return AIMessageChunk(content=json.dumps(value)), "; ".join(errors) or None
-
-    def _last(self, plan: _Plan, infos: list[GenerationInfo], attempts: int, calls: bool) -> Any:
-        timings = Timings.combine([i.timings for i in infos])
-        finish = "tool_calls" if calls else infos[-1].finish_reason
-        metadata: dict[str, Any] = {
-            "finish_reason": finish,
-            "stop_reason": infos[-1].stop_reason,
-            "model_name": infos[0].model_name,
-            "model_provider": "gpt4all",
-            "timings": timings.to_dict(),
-        }
-        if plan.checked:
-            metadata["attempts"] = attempts
-        return ChatGenerationChunk(
-            message=AIMessageChunk(
-                content="",
-                usage_metadata=usage_metadata(
-                    sum(i.prompt_tokens for i in infos), sum(i.completion_tokens for i in infos)
-                ),
-                response_metadata=metadata,
-                chunk_position="last",
-            ),
-            generation_info={"finish_reason": finish},
-        )
-
-    def _chunks(
-        self, plan: _Plan, events: Iterator[tuple[str, Any]]
-    ) -> Iterator[tuple[ChatGenerationChunk, str | None]]:
-        calls = False
-        for kind, value in events:
-            if kind == "text":
-                yield ChatGenerationChunk(message=AIMessageChunk(content=value)), value
-            elif kind == "reply":
-                calls = bool(value.tool_call_chunks)
-                text = value.content if isinstance(value.content, str) else None
-                yield ChatGenerationChunk(message=value), text or None
-            else:
-                infos, attempts = value
-                yield self._last(plan, infos, attempts, calls), None
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        plan = self._plan(messages, stop, kwargs)
-        for chunk, token in self._chunks(plan, self._events(plan)):
-            if run_manager and token:
-                run_manager.on_llm_new_token(token, chunk=chunk)
-            yield chunk
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        plan = self._plan(messages, stop, kwargs)
-        async for chunk, token in iterate_in_thread(
-            lambda cancel: self._chunks(plan, self._events(plan, cancel))
-        ):
-            if run_manager and token:
-                await run_manager.on_llm_new_token(token, chunk=chunk)
-            yield chunk
+        return Reply(json.dumps(value)), "; ".join(errors) or None
 
 
 __all__ = ["ChatGPT4All"]

@@ -25,53 +25,28 @@ response format fall back to the `/completion` path.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import threading
 import time
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Callable,
-    Generator,
-    Iterator,
-    Mapping,
-    Sequence,
-)
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
-from langchain_core.messages import (
-    AIMessageChunk,
-    BaseMessage,
-    convert_to_openai_messages,
-)
-from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.messages import BaseMessage, convert_to_openai_messages
 
-from langchain_localkit._core.chat import (
-    ToolsAndStructuredOutputMixin,
-    response_format_schema,
-    with_system,
+from langchain_localkit._core.generation import (
+    Done,
+    Event,
+    GenerationInfo,
+    TextDelta,
+    ToolCallsText,
 )
-from langchain_localkit._core.generation import GenerationInfo
-from langchain_localkit._core.langchain import usage_metadata
-from langchain_localkit._core.timings import Timings
-from langchain_localkit._core.tools import (
-    TOOL_CALL_CLOSE,
-    TOOL_CALL_OPEN,
-    UNTERMINATED,
-    ToolChoice,
-    normalize_tool_choice,
-    parse_tool_calls,
-    tool_call_schema,
-    tools_system_prompt,
-)
-from langchain_localkit.engines.llamafile import ServerInfo, display_model_name
+from langchain_localkit._core.tools import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_call_schema
+from langchain_localkit._faces.chat import ChatCall, LocalChatModel
 from langchain_localkit._llamafile import LlamafileParams
+from langchain_localkit.engines.http.openai import ChatStreamReader, chat_request
+from langchain_localkit.engines.llamafile import ServerInfo
 
 logger = logging.getLogger(__name__)
 
@@ -99,21 +74,15 @@ def _is_llama_cpp_default(template: str) -> bool:
     return "".join(template.split()) == "".join(LLAMA_CPP_DEFAULT_TEMPLATE.split())
 
 
-# --------------------------------------------------------------------------------------------
-# The plan of one call, and the steps that run it
-# --------------------------------------------------------------------------------------------
 @dataclass
 class _Plan:
-    """What one chat call will do: the prompt, the request fields, how tools are handled."""
+    """What one chat call will send: the prompt, the request fields, and the call."""
 
     prompt: str
     body: dict[str, Any]
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    choice: ToolChoice = field(default_factory=lambda: ToolChoice("none"))
-    parallel: bool = False
+    call: ChatCall
     bos: str | None = None
     bos_id: int | None = None
-    dropped_calls: int = 0
 
     def wire(self, prompt: str) -> str | list[Any]:
         """The prompt as sent: a BOS written as text becomes its token id.
@@ -125,6 +94,11 @@ class _Plan:
             rest = prompt[len(self.bos) :]
             return [self.bos_id, rest] if rest else [self.bos_id]
         return prompt
+
+    @property
+    def needs_bos_id(self) -> bool:
+        """Whether the prompt starts with the BOS text (its id is then asked of the server)."""
+        return bool(self.bos) and self.prompt.startswith(self.bos or "")
 
 
 @dataclass
@@ -143,10 +117,46 @@ class _Script:
 
     def __init__(self, plan: _Plan) -> None:
         self.plan = plan
+        self.call = plan.call
         self.prompt = plan.prompt
         self.infos: list[GenerationInfo] = []
         self.calls: list[str] = []
         self.phase = "text"
+        self.step: _Step | None = self.first()
+        self.parts: list[str] = []
+        self.info: GenerationInfo | None = None
+
+    def request(self) -> dict[str, Any]:
+        """The body of the current step's request."""
+        assert self.step is not None
+        self.parts, self.info = [], None
+        return {"prompt": self.plan.wire(self.prompt), **self.step.body}
+
+    def take(self, items: Iterable[str | GenerationInfo]) -> list[Event]:
+        """Record what the server sent for the current step; the text to show, as events."""
+        assert self.step is not None
+        out: list[Event] = []
+        for item in items:
+            if isinstance(item, str):
+                self.parts.append(item)
+                if self.step.emit and item:
+                    out.append(TextDelta(item))
+            else:
+                self.info = item
+        return out
+
+    def next(self) -> bool:
+        """Move to the next step; False when the call is over."""
+        assert self.info is not None
+        self.step = self.advance("".join(self.parts), self.info)
+        return self.step is not None
+
+    def end(self) -> list[Event]:
+        """The tool-call block, if any, then `Done` with the server's stop type."""
+        last = self.infos[-1].extra
+        metadata: dict[str, Any] = {k: last[k] for k in ("stop_type", "tokens_cached") if k in last}
+        done = Done(tuple(self.infos), metadata=metadata)
+        return [ToolCallsText(self.tool_text()), done] if self.calls else [done]
 
     def _budget(self) -> int:
         limit = int(self.plan.body.get("n_predict", -1))
@@ -164,22 +174,21 @@ class _Script:
     def _call_step(self) -> _Step:
         self.phase = "call"
         self.prompt += TOOL_CALL_OPEN
-        schema = tool_call_schema(self.plan.tools, self.plan.choice.name)
+        schema = tool_call_schema(self.call.tools, self.call.choice.name)
         return _Step({**self._base(), "json_schema": schema, "n_predict": self._budget()}, False)
 
     def first(self) -> _Step:
-        plan = self.plan
-        if plan.tools and plan.choice.forced:
+        if self.call.tools and self.call.choice.forced:
             return self._call_step()
-        body = dict(plan.body)
-        if plan.tools:
+        body = dict(self.plan.body)
+        if self.call.tools:
             body["stop"] = [*body.get("stop", []), TOOL_CALL_OPEN]
         return _Step(body, True)
 
     def advance(self, text: str, info: GenerationInfo) -> _Step | None:
         self.infos.append(info)
         if self.phase == "text":
-            if self.plan.tools and info.stop_reason == TOOL_CALL_OPEN:
+            if self.call.tools and info.stop_reason == TOOL_CALL_OPEN:
                 self.prompt += text
                 return self._call_step()
             return None
@@ -190,7 +199,7 @@ class _Script:
             self.calls.append(TOOL_CALL_OPEN + text + TOOL_CALL_CLOSE)
             self.prompt += text + TOOL_CALL_CLOSE
             budget = self._budget()
-            if not self.plan.parallel or 0 <= budget <= 16:
+            if not self.call.parallel or 0 <= budget <= 16:
                 return None
             self.phase = "more"
             body = {**self._base(), "grammar": MORE_CALLS_GRAMMAR, "n_predict": _MORE_CALLS_TOKENS}
@@ -205,7 +214,7 @@ class _Script:
         return "\n".join(self.calls)
 
 
-class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatModel):
+class ChatLlamafile(LlamafileParams, LocalChatModel):
     """A chat model served by a llamafile or by llama.cpp's `llama-server`, over HTTP.
 
     Messages are rendered in the model's prompt format by the prompt pack and sent to the
@@ -234,33 +243,26 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
     Invoke:
         .. code-block:: python
 
-            msg = chat.invoke([("system", "Be brief."), ("human", "Who was first on the moon?")])
+            msg = chat.invoke([("system", "Answer in French."), ("human", "Name a river.")])
             msg.usage_metadata  # {'input_tokens': 24, 'output_tokens': 9, 'total_tokens': 33}
             msg.response_metadata["timings"]["eval_tokens_per_second"]
 
-    Tool calling:
+    Tool calling and structured output (grammar-constrained, as in `ChatLlamaCpp`):
         .. code-block:: python
 
-            def get_weather(city: str) -> str:
-                '''Get the weather in a city.'''
-                ...
+            from typing import TypedDict
 
 
-            msg = chat.bind_tools([get_weather], tool_choice="any").invoke("Weather in Paris?")
-            msg.tool_calls  # [{'name': 'get_weather', 'args': {'city': 'Paris'}, 'id': ...}]
+            class Booking(TypedDict):
+                '''A table booking.'''
 
-    Structured output:
-        .. code-block:: python
-
-            from pydantic import BaseModel
-
-
-            class Person(BaseModel):
                 name: str
-                age: int
+                seats: int
 
 
-            chat.with_structured_output(Person).invoke("Ada Lovelace was born in 1815 ...")
+            call = chat.bind_tools([Booking], tool_choice="any").invoke("Ada, table for 4")
+            call.tool_calls  # [{'name': 'Booking', 'args': {'name': 'Ada', 'seats': 4}, ...}]
+            chat.with_structured_output(Booking).invoke("Book for Ada, 4 people")
     """
 
     chat_format: str | None = None
@@ -282,27 +284,11 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
     few cores. LangChain then answers `stream()` with one chunk too (its rule for an explicit
     `streaming=False`)."""
 
-    _ls_model_type: ClassVar[Literal["llm", "chat"]] = "chat"
+    _llm_type_name: ClassVar[str] = "llamafile-chat"
+    _identifying_fields: ClassVar[str] = (
+        "base_url model endpoint chat_format max_tokens temperature top_p top_k seed"
+    )
 
-    @property
-    def _llm_type(self) -> str:
-        return "llamafile-chat"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {
-            "base_url": self.base_url,
-            "model": self.model,
-            "endpoint": self.endpoint,
-            "chat_format": self.chat_format,
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "seed": self.seed,
-        }
-
-    # --- rendering -----------------------------------------------------------------------------
     def prompt_target(self, info: ServerInfo) -> Any:
         """The prompt format for the server's model: a template, a family or a `Detection`.
 
@@ -357,56 +343,25 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
         target = self.prompt_target(info if info is not None else self.engine.info())
         return render_chat(list(messages), target, guard=self.guard)
 
-    def _plan(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
-        info: ServerInfo,
-    ) -> _Plan:
-        kwargs = dict(kwargs)
-        tools: list[dict[str, Any]] = kwargs.pop("tools", None) or []
-        raw_choice = kwargs.pop("tool_choice", None)
-        parallel = kwargs.pop("parallel_tool_calls", None)
-        response_format = kwargs.pop("response_format", None)
-        kwargs.pop("model", None)
-        choice = normalize_tool_choice(raw_choice, tools) if tools else ToolChoice("none")
-        instructions: list[str] = []
-        schema: dict[str, Any] | None = None
-        if tools and choice.mode != "none":
-            instructions.append(tools_system_prompt(tools, choice))
-        if response_format is not None:
-            schema, hint = response_format_schema(response_format)
-            schema = schema if schema is not None else {"type": "object"}
-            instructions.append(hint)
-        if instructions:
-            messages = with_system(messages, "\n\n".join(instructions))
-        rendered = self.render(messages, info)
-        body = self._body(stop, kwargs)
+    def _streams_on_invoke(self) -> bool:
+        return self.streaming or self.endpoint == "chat"
+
+    def _plan(self, call: ChatCall, info: ServerInfo) -> _Plan:
+        rendered = self.render(call.prompt_messages(), info)
+        body = self._body(call.stop, call.options)
         stops = list(body.get("stop", []))
         stops += [s for s in rendered.stop if s not in stops]
         if stops:
             body["stop"] = stops
-        if schema is not None:
+        if call.response_format is not None:
             body.pop("grammar", None)
-            body["json_schema"] = schema
-        return _Plan(
-            prompt=rendered.prompt,
-            body=body,
-            tools=tools if choice.mode != "none" else [],
-            choice=choice,
-            parallel=bool(parallel),
-            bos=info.bos_token,
-        )
+            body["json_schema"] = call.schema if call.schema is not None else {"type": "object"}
+        return _Plan(prompt=rendered.prompt, body=body, call=call, bos=info.bos_token)
 
-    def _needs_bos_id(self, plan: _Plan) -> bool:
-        return bool(plan.bos) and plan.prompt.startswith(plan.bos or "")
-
-    def _use_chat_endpoint(self, kwargs: Mapping[str, Any], info: Callable[[], ServerInfo]) -> bool:
+    def _use_chat_endpoint(self, call: ChatCall, info: Callable[[], ServerInfo | None]) -> bool:
         if self.endpoint != "chat":
             return False
-        structured = kwargs.get("tools") or kwargs.get("response_format") is not None
-        if structured and info().legacy:
+        if _structured(call) and (server := info()) is not None and server.legacy:
             logger.info(
                 "llamafile's older server has no tools or response_format on "
                 "/v1/chat/completions; using /completion with a grammar instead."
@@ -414,373 +369,87 @@ class ChatLlamafile(LlamafileParams, ToolsAndStructuredOutputMixin, BaseChatMode
             return False
         return True
 
-    # --- decoding (/completion) ------------------------------------------------------------------
-    def _events(
-        self, plan: _Plan, *, stream: bool = True
-    ) -> Generator[tuple[str, Any], None, None]:
-        """Run the plan: ("text", str) deltas, then ("tools", text) and ("done", infos).
+    def _chat_body(self, call: ChatCall) -> dict[str, Any]:
+        body = self._body(call.stop, call.options)
+        return chat_request(
+            convert_to_openai_messages(call.messages),
+            params=body,
+            model=call.model or self.model,
+            max_tokens=body.pop("n_predict", -1),
+            tools=call.tools,
+            tool_choice=call.choice.mode,
+            tool_name=call.choice.name,
+            parallel_tool_calls=call.parallel,
+            response_schema=call.schema,
+            json_object=call.response_format is not None and call.schema is None,
+        )
 
-        With `stream=False` each step is one non-streaming request, its text one delta.
+    def _events(
+        self, call: ChatCall, cancel: threading.Event | None = None
+    ) -> Generator[Event, None, None]:
+        """The call's requests: `/v1/chat/completions`, or the `/completion` steps of `_Script`.
+
+        With `call.stream` off, each step is one non-streaming request.
         """
         engine = self.engine
+        if self._use_chat_endpoint(call, engine.info):
+            reader = ChatStreamReader(started=time.perf_counter(), model_name=self.model)
+            with contextlib.closing(engine.stream_chat(self._chat_body(call))) as chunks:
+                for chunk in chunks:
+                    yield from reader.feed(chunk)
+            yield Done((reader.finish(),))
+            return
+        plan = self._plan(call, engine.info())
+        if plan.needs_bos_id:
+            plan.bos_id = engine.bos_token_id()
         script = _Script(plan)
-        step: _Step | None = script.first()
-        while step is not None:
-            parts: list[str] = []
-            info: GenerationInfo | None = None
-            body = {"prompt": plan.wire(script.prompt), **step.body}
-            if not stream:
-                text, info = engine.complete(body, model_name=self.model or "")
-                parts.append(text)
-                if step.emit and text:
-                    yield ("text", text)
-            else:
-                items = engine.stream_completion(body, model_name=self.model or "")
-                with contextlib.closing(items):
+        name = self.model or ""
+        while script.step is not None:
+            body = script.request()
+            if call.stream:
+                with contextlib.closing(engine.stream_completion(body, model_name=name)) as items:
                     for item in items:
-                        if isinstance(item, str):
-                            parts.append(item)
-                            if step.emit:
-                                yield ("text", item)
-                        else:
-                            info = item
-            assert info is not None
-            step = script.advance("".join(parts), info)
-        if script.calls:
-            yield ("tools", script.tool_text())
-        yield ("done", script.infos)
+                        yield from script.take((item,))
+            else:
+                yield from script.take(engine.complete(body, model_name=name))
+            script.next()
+        yield from script.end()
 
-    async def _aevents(
-        self, plan: _Plan, *, stream: bool = True
-    ) -> AsyncGenerator[tuple[str, Any], None]:
+    async def _aevents(self, call: ChatCall) -> AsyncGenerator[Event, None]:
         """The async `_events`."""
         engine = self.engine
+        server = await engine.ainfo() if self.endpoint != "chat" or _structured(call) else None
+        if self._use_chat_endpoint(call, lambda: server):
+            reader = ChatStreamReader(started=time.perf_counter(), model_name=self.model)
+            async with contextlib.aclosing(engine.astream_chat(self._chat_body(call))) as chunks:
+                async for chunk in chunks:
+                    for delta in reader.feed(chunk):
+                        yield delta
+            yield Done((reader.finish(),))
+            return
+        plan = self._plan(call, server or await engine.ainfo())
+        if plan.needs_bos_id:
+            plan.bos_id = await engine.abos_token_id()
         script = _Script(plan)
-        step: _Step | None = script.first()
-        while step is not None:
-            parts: list[str] = []
-            info: GenerationInfo | None = None
-            body = {"prompt": plan.wire(script.prompt), **step.body}
-            if not stream:
-                text, info = await engine.acomplete(body, model_name=self.model or "")
-                parts.append(text)
-                if step.emit and text:
-                    yield ("text", text)
-            else:
-                items = engine.astream_completion(body, model_name=self.model or "")
+        name = self.model or ""
+        while script.step is not None:
+            body = script.request()
+            if call.stream:
+                items = engine.astream_completion(body, model_name=name)
                 async with contextlib.aclosing(items):
                     async for item in items:
-                        if isinstance(item, str):
-                            parts.append(item)
-                            if step.emit:
-                                yield ("text", item)
-                        else:
-                            info = item
-            assert info is not None
-            step = script.advance("".join(parts), info)
-        if script.calls:
-            yield ("tools", script.tool_text())
-        yield ("done", script.infos)
-
-    def _to_chunk(
-        self, plan: _Plan, kind: str, value: Any, made_calls: bool
-    ) -> ChatGenerationChunk:
-        if kind == "text":
-            return ChatGenerationChunk(message=AIMessageChunk(content=value))
-        if kind == "tools":
-            _, calls, invalid = parse_tool_calls(value, plan.tools)
-            cut = [c for c in invalid if (c.get("error") or "").startswith(UNTERMINATED)]
-            if cut:
-                plan.dropped_calls += len(cut)
-                logger.warning("Dropped %d tool call(s) cut off by max_tokens", len(cut))
-                invalid = [c for c in invalid if c not in cut]
-            chunks = [
-                tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)
-                for i, c in enumerate(calls)
-            ]
-            chunks += [
-                tool_call_chunk(name=c["name"], args=c["args"], id=c["id"], index=len(chunks) + j)
-                for j, c in enumerate(invalid)
-            ]
-            return ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks))
-        infos: list[GenerationInfo] = value
-        timings = Timings.combine([i.timings for i in infos])
-        input_tokens = infos[0].prompt_tokens
-        output_tokens = sum(i.completion_tokens for i in infos)
-        if plan.dropped_calls:
-            finish = "length"  # a call was cut off: the reply is incomplete
-        else:
-            finish = "tool_calls" if made_calls else infos[-1].finish_reason
-        metadata: dict[str, Any] = {
-            "finish_reason": finish,
-            "stop_reason": infos[-1].stop_reason,
-            "model_name": infos[0].model_name or self.model or "llamafile",
-            "model_provider": "llamafile",
-            "timings": timings.to_dict(),
-        }
-        for key in ("stop_type", "tokens_cached"):
-            if key in infos[-1].extra:
-                metadata[key] = infos[-1].extra[key]
-        if plan.dropped_calls:
-            metadata["dropped_tool_calls"] = plan.dropped_calls
-        return ChatGenerationChunk(
-            message=AIMessageChunk(
-                content="",
-                usage_metadata=usage_metadata(input_tokens, output_tokens),
-                response_metadata=metadata,
-                chunk_position="last",
-            ),
-            generation_info={"finish_reason": finish},
-        )
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        engine = self.engine
-        if self._use_chat_endpoint(kwargs, engine.info):
-            yield from self._stream_chat_endpoint(messages, stop, run_manager, kwargs)
-            return
-        yield from self._completion_chunks(messages, stop, run_manager, kwargs, stream=True)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        if self.streaming or self.endpoint == "chat":
-            return super()._generate(messages, stop, run_manager, **kwargs)
-        chunks = self._completion_chunks(messages, stop, None, kwargs, stream=False)
-        return generate_from_stream(chunks)
-
-    def _completion_chunks(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: CallbackManagerForLLMRun | None,
-        kwargs: dict[str, Any],
-        *,
-        stream: bool,
-    ) -> Generator[ChatGenerationChunk, None, None]:
-        engine = self.engine
-        plan = self._plan(messages, stop, kwargs, engine.info())
-        if self._needs_bos_id(plan):
-            plan.bos_id = engine.bos_token_id()
-        made_calls = False
-        events = self._events(plan, stream=stream)
-        with contextlib.closing(events):
-            for kind, value in events:
-                made_calls = made_calls or kind == "tools"
-                chunk = self._to_chunk(plan, kind, value, made_calls)
-                if run_manager and kind == "text":
-                    run_manager.on_llm_new_token(value, chunk=chunk)
-                yield chunk
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        engine = self.engine
-        info = await engine.ainfo()
-        if self._use_chat_endpoint(kwargs, lambda: info):
-            endpoint = self._astream_chat_endpoint(messages, stop, run_manager, kwargs)
-            async with contextlib.aclosing(endpoint):
-                async for chunk in endpoint:
-                    yield chunk
-            return
-        chunks = self._acompletion_chunks(messages, stop, run_manager, kwargs, info, stream=True)
-        async with contextlib.aclosing(chunks):
-            async for chunk in chunks:
-                yield chunk
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        if self.streaming or self.endpoint == "chat":
-            return await super()._agenerate(messages, stop, run_manager, **kwargs)
-        info = await self.engine.ainfo()
-        chunks = self._acompletion_chunks(messages, stop, None, kwargs, info, stream=False)
-        return await agenerate_from_stream(chunks)
-
-    async def _acompletion_chunks(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun | None,
-        kwargs: dict[str, Any],
-        info: ServerInfo,
-        *,
-        stream: bool,
-    ) -> AsyncGenerator[ChatGenerationChunk, None]:
-        engine = self.engine
-        plan = self._plan(messages, stop, kwargs, info)
-        if self._needs_bos_id(plan):
-            plan.bos_id = await engine.abos_token_id()
-        made_calls = False
-        events = self._aevents(plan, stream=stream)
-        async with contextlib.aclosing(events):
-            async for kind, value in events:
-                made_calls = made_calls or kind == "tools"
-                chunk = self._to_chunk(plan, kind, value, made_calls)
-                if run_manager and kind == "text":
-                    await run_manager.on_llm_new_token(value, chunk=chunk)
-                yield chunk
-
-    # --- decoding (/v1/chat/completions) ---------------------------------------------------------
-    def _chat_body(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
-        kwargs = dict(kwargs)
-        tools: list[dict[str, Any]] = kwargs.pop("tools", None) or []
-        raw_choice = kwargs.pop("tool_choice", None)
-        parallel = kwargs.pop("parallel_tool_calls", None)
-        response_format = kwargs.pop("response_format", None)
-        model = kwargs.pop("model", None) or self.model
-        body = self._body(stop, kwargs)
-        n_predict = body.pop("n_predict", -1)
-        if n_predict > 0:
-            body["max_tokens"] = n_predict
-        body["messages"] = convert_to_openai_messages(messages)
-        body["stream_options"] = {"include_usage": True}
-        if model:
-            body["model"] = model
-        if tools:
-            choice = normalize_tool_choice(raw_choice, tools)
-            body["tools"] = tools
-            if choice.mode == "required" and choice.name:
-                body["tool_choice"] = {"type": "function", "function": {"name": choice.name}}
+                        for event in script.take((item,)):
+                            yield event
             else:
-                body["tool_choice"] = choice.mode
-            body["parallel_tool_calls"] = bool(parallel)
-        if response_format is not None:
-            schema, _ = response_format_schema(response_format)
-            if response_format.get("type") == "json_object" and "schema" not in response_format:
-                body["response_format"] = {"type": "json_object"}
-            else:
-                body["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": "response", "schema": schema},
-                }
-        return body
+                for event in script.take(await engine.acomplete(body, model_name=name)):
+                    yield event
+            script.next()
+        for event in script.end():
+            yield event
 
-    def _chat_chunk(self, raw: Mapping[str, Any], state: dict[str, Any]) -> ChatGenerationChunk:
-        """One OpenAI-style stream chunk as a LangChain chunk (state collects the totals)."""
-        if "model" in raw:
-            state["model"] = raw["model"]
-        if isinstance(raw.get("usage"), Mapping):
-            state["usage"] = raw["usage"]
-        if isinstance(raw.get("timings"), Mapping):
-            state["timings"] = raw["timings"]
-        content = ""
-        tool_chunks = []
-        for choice in raw.get("choices") or []:
-            delta = choice.get("delta") or {}
-            if isinstance(delta.get("content"), str):
-                content += delta["content"]
-            for call in delta.get("tool_calls") or []:
-                fn = call.get("function") or {}
-                state["calls"] = True
-                tool_chunks.append(
-                    tool_call_chunk(
-                        name=fn.get("name"),
-                        args=fn.get("arguments"),
-                        id=call.get("id"),
-                        index=call.get("index"),
-                    )
-                )
-            if choice.get("finish_reason"):
-                state["finish"] = choice["finish_reason"]
-        if content and state.get("first") is None:
-            state["first"] = time.perf_counter()
-        return ChatGenerationChunk(
-            message=AIMessageChunk(content=content, tool_call_chunks=tool_chunks)
-        )
 
-    def _chat_last(self, state: dict[str, Any]) -> ChatGenerationChunk:
-        raw_t = state.get("timings") or {}
-        start = state["start"]
-        first = state.get("first")
-        timings = Timings.from_llama_server(
-            raw_t,
-            ttft_ms=(first - start) * 1e3 if first is not None else None,
-            total_ms=(time.perf_counter() - start) * 1e3,
-        )
-        usage = state.get("usage") or {}
-        input_tokens = int(
-            usage.get("prompt_tokens", timings.prompt_tokens + timings.cached_tokens) or 0
-        )
-        output_tokens = int(usage.get("completion_tokens", timings.eval_tokens) or 0)
-        finish = "tool_calls" if state.get("calls") else state.get("finish", "stop")
-        metadata: dict[str, Any] = {
-            "finish_reason": finish,
-            "stop_reason": None,
-            "model_name": self.model or display_model_name(state.get("model")) or "llamafile",
-            "model_provider": "llamafile",
-            "timings": timings.to_dict(),
-        }
-        return ChatGenerationChunk(
-            message=AIMessageChunk(
-                content="",
-                usage_metadata=usage_metadata(input_tokens, output_tokens),
-                response_metadata=metadata,
-                chunk_position="last",
-            ),
-            generation_info={"finish_reason": finish},
-        )
-
-    def _stream_chat_endpoint(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: CallbackManagerForLLMRun | None,
-        kwargs: dict[str, Any],
-    ) -> Iterator[ChatGenerationChunk]:
-        body = self._chat_body(messages, stop, kwargs)
-        state: dict[str, Any] = {"start": time.perf_counter()}
-        stream = self.engine.stream_chat(body)
-        with contextlib.closing(stream):
-            for raw in stream:
-                chunk = self._chat_chunk(raw, state)
-                text = chunk.message.content
-                if not text and not chunk.message.tool_call_chunks:  # type: ignore[attr-defined]
-                    continue
-                if run_manager and isinstance(text, str) and text:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
-        yield self._chat_last(state)
-
-    async def _astream_chat_endpoint(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun | None,
-        kwargs: dict[str, Any],
-    ) -> AsyncGenerator[ChatGenerationChunk, None]:
-        body = self._chat_body(messages, stop, kwargs)
-        state: dict[str, Any] = {"start": time.perf_counter()}
-        stream = self.engine.astream_chat(body)
-        async with contextlib.aclosing(stream):
-            async for raw in stream:
-                chunk = self._chat_chunk(raw, state)
-                text = chunk.message.content
-                if not text and not chunk.message.tool_call_chunks:  # type: ignore[attr-defined]
-                    continue
-                if run_manager and isinstance(text, str) and text:
-                    await run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
-        yield self._chat_last(state)
+def _structured(call: ChatCall) -> bool:
+    return bool(call.tools) or call.response_format is not None
 
 
 __all__ = ["ChatLlamafile"]

@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from langchain_ollama import ChatOllama as _ChatOllama
 
-from langchain_localkit._ollama import OllamaExtras, atimed, timed
+from langchain_localkit._ollama import OllamaExtras
 
 
 class ChatOllama(OllamaExtras, _ChatOllama):
@@ -45,24 +45,13 @@ class ChatOllama(OllamaExtras, _ChatOllama):
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
     ) -> Iterator[Mapping[str, Any] | str]:
         parent = super()._create_chat_stream
-        yield from timed(
-            lambda: parent(messages, stop, **kwargs),
-            model=kwargs.get("model") or self.model,
-            host=self._host(self._client),
-            pull=self._pull if self.pull else None,
-        )
+        return self._timed(lambda: parent(messages, stop, **kwargs), kwargs, aio=False)
 
-    async def _acreate_chat_stream(
+    def _acreate_chat_stream(
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
     ) -> AsyncIterator[Mapping[str, Any] | str]:
         parent = super()._acreate_chat_stream
-        async for part in atimed(
-            lambda: parent(messages, stop, **kwargs),
-            model=kwargs.get("model") or self.model,
-            host=self._host(self._async_client),
-            pull=self._apull if self.pull else None,
-        ):
-            yield part
+        return self._timed(lambda: parent(messages, stop, **kwargs), kwargs, aio=True)
 
 
 __all__ = ["ChatOllama"]

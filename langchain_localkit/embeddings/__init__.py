@@ -10,22 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from langchain_localkit._core.lazy import lazy_exports
+from langchain_localkit._exports import faces
 
 if TYPE_CHECKING:
-    from langchain_localkit.embeddings.gpt4all import GPT4AllEmbeddings
-    from langchain_localkit.embeddings.llamacpp import LlamaCppEmbeddings
-    from langchain_localkit.embeddings.llamafile import LlamafileEmbeddings
-    from langchain_localkit.embeddings.ollama import OllamaEmbeddings
+    from langchain_localkit.embeddings.gpt4all import GPT4AllEmbeddings as GPT4AllEmbeddings
+    from langchain_localkit.embeddings.llamacpp import LlamaCppEmbeddings as LlamaCppEmbeddings
+    from langchain_localkit.embeddings.llamafile import LlamafileEmbeddings as LlamafileEmbeddings
+    from langchain_localkit.embeddings.ollama import OllamaEmbeddings as OllamaEmbeddings
 
-__all__ = ["GPT4AllEmbeddings", "LlamaCppEmbeddings", "LlamafileEmbeddings", "OllamaEmbeddings"]
+_FACES = faces("embeddings")
 
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "GPT4AllEmbeddings": "langchain_localkit.embeddings.gpt4all",
-        "LlamaCppEmbeddings": "langchain_localkit.embeddings.llamacpp",
-        "LlamafileEmbeddings": "langchain_localkit.embeddings.llamafile",
-        "OllamaEmbeddings": "langchain_localkit.embeddings.ollama",
-    },
-    globals(),
-)
+__all__ = sorted(_FACES)
+
+__getattr__, __dir__ = lazy_exports(__name__, _FACES, globals())

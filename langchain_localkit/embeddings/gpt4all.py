@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from langchain_localkit._compat import accept_community_arguments
 from langchain_localkit._core.errors import ModelNotFoundError
 from langchain_localkit._core.gguf import check_model_path, read_gguf_info
 from langchain_localkit._core.models import LoadedModel, ModelCache
+from langchain_localkit._faces.embeddings import LocalEmbeddings
 from langchain_localkit.engines.gpt4all import check_architecture, import_gpt4all, load_or_raise
 
 _CACHE: ModelCache[Any] = ModelCache()
@@ -81,7 +80,7 @@ def _load(
     )
 
 
-class GPT4AllEmbeddings(BaseModel, Embeddings):
+class GPT4AllEmbeddings(BaseModel, LocalEmbeddings):
     """Embeddings from a local BERT GGUF (`bert`, `nomic-bert`) in the gpt4all bindings.
 
     The successor of langchain-community's `GPT4AllEmbeddings`, without its silent download:
@@ -184,9 +183,8 @@ class GPT4AllEmbeddings(BaseModel, Embeddings):
                 self._entry, _ = _CACHE.get_or_load(key, load)
             return self._entry
 
-    def _embed(self, texts: list[str], prefix: str | None) -> list[list[float]]:
-        if not texts:
-            return []
+    def _embed(self, texts: list[str], query: bool) -> list[list[float]]:
+        prefix = self.query_prefix if query and self.query_prefix is not None else self.prefix
         entry = self._embedder()
         with entry.lease() as lease:
             vectors = lease.model.embed(
@@ -196,23 +194,6 @@ class GPT4AllEmbeddings(BaseModel, Embeddings):
                 long_text_mode=self.long_text_mode,
             )
         return [list(map(float, v)) for v in vectors]
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed `texts`."""
-        return self._embed(list(texts), self.prefix)
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed one query."""
-        prefix = self.query_prefix if self.query_prefix is not None else self.prefix
-        return self._embed([text], prefix)[0]
-
-    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed `texts` in a worker thread."""
-        return await asyncio.to_thread(self.embed_documents, texts)
-
-    async def aembed_query(self, text: str) -> list[float]:
-        """Embed one query in a worker thread."""
-        return await asyncio.to_thread(self.embed_query, text)
 
 
 __all__ = ["GPT4AllEmbeddings"]

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import ClassVar, Literal
 
-from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
+from langchain_localkit._faces.embeddings import LocalEmbeddings
 from langchain_localkit._llamacpp import LlamaCppLoadParams
 from langchain_localkit.engines.llamacpp import LlamaLoadOptions, import_llama_cpp
 
 Pooling = Literal["mean", "cls", "last"]
 
 
-class LlamaCppEmbeddings(LlamaCppLoadParams, Embeddings):
+class LlamaCppEmbeddings(LlamaCppLoadParams, LocalEmbeddings):
     """Embeddings from a GGUF model run by llama.cpp (llama-cpp-python), fully offline.
 
     The model is loaded in embedding mode, on first use, and cached apart from a generation
@@ -78,23 +77,8 @@ class LlamaCppEmbeddings(LlamaCppLoadParams, Embeddings):
             return None  # the model says how it pools
         return int(names["mean"])
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed a list of documents, one vector each."""
-        if not texts:
-            return []
+    def _embed(self, texts: list[str], query: bool) -> list[list[float]]:
         return self.engine.embed(texts, normalize=self.normalize, truncate=self.truncate)
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed one query."""
-        return self.embed_documents([text])[0]
-
-    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed documents in a worker thread (the event loop stays free)."""
-        return await asyncio.to_thread(self.embed_documents, texts)
-
-    async def aembed_query(self, text: str) -> list[float]:
-        """Embed one query in a worker thread."""
-        return await asyncio.to_thread(self.embed_query, text)
 
 
 __all__ = ["LlamaCppEmbeddings"]

@@ -5,19 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
+from langchain_localkit._faces.embeddings import LocalEmbeddings
 from langchain_localkit._llamafile import LlamafileConnection
 
 
-class LlamafileEmbeddings(LlamafileConnection, Embeddings):
+class LlamafileEmbeddings(LlamafileConnection, LocalEmbeddings):
     """Embeddings from a model served by a llamafile or by llama.cpp's `llama-server`.
 
     Texts go to the OpenAI-compatible `POST /v1/embeddings`, many per request; servers that
     lack it or refuse it (llamafile's older server, or `--pooling none`, whose per-token
     vectors are then mean-pooled) are asked through the native `POST /embedding`, one text at
-    a time. Vectors are scaled to unit length here, whatever the server does.
+    a time. Vectors are scaled to unit length here, whatever the server does. No server at
+    `base_url` raises `ServerUnavailableError`; a refusal (e.g. a server not started in
+    embedding mode) raises `ServerError` with the server's message and the flag to add.
 
     Setup:
         Start the server in embedding mode: `./model.llamafile --server --nobrowser
@@ -54,33 +56,17 @@ class LlamafileEmbeddings(LlamafileConnection, Embeddings):
             out.append([x / norm for x in vec] if norm > 0 else vec)
         return out
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed a list of documents, one vector each.
-
-        Raises:
-            ServerUnavailableError: No server at `base_url`.
-            ServerError: The server refused (e.g. not started in embedding mode: its message
-                says so, with the flag to add).
-        """
+    def _embed(self, texts: list[str], query: bool) -> list[list[float]]:
         vectors: list[list[float]] = []
         for batch in self._batches(texts):
             vectors.extend(self.engine.embed(batch))
         return self._finish(vectors)
 
-    def embed_query(self, text: str) -> list[float]:
-        """Embed one query."""
-        return self.embed_documents([text])[0]
-
-    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed documents with the async client (the event loop stays free)."""
+    async def _aembed(self, texts: list[str], query: bool) -> list[list[float]]:
         vectors: list[list[float]] = []
         for batch in self._batches(texts):
             vectors.extend(await self.engine.aembed(batch))
         return self._finish(vectors)
-
-    async def aembed_query(self, text: str) -> list[float]:
-        """Embed one query with the async client."""
-        return (await self.aembed_documents([text]))[0]
 
 
 __all__ = ["LlamafileEmbeddings"]

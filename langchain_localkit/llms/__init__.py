@@ -10,22 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from langchain_localkit._core.lazy import lazy_exports
+from langchain_localkit._exports import faces
 
 if TYPE_CHECKING:
-    from langchain_localkit.llms.gpt4all import GPT4All
-    from langchain_localkit.llms.llamacpp import LlamaCpp
-    from langchain_localkit.llms.llamafile import Llamafile
-    from langchain_localkit.llms.ollama import OllamaLLM
+    from langchain_localkit.llms.gpt4all import GPT4All as GPT4All
+    from langchain_localkit.llms.llamacpp import LlamaCpp as LlamaCpp
+    from langchain_localkit.llms.llamafile import Llamafile as Llamafile
+    from langchain_localkit.llms.ollama import OllamaLLM as OllamaLLM
 
-__all__ = ["GPT4All", "LlamaCpp", "Llamafile", "OllamaLLM"]
+_FACES = faces("llms")
 
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "GPT4All": "langchain_localkit.llms.gpt4all",
-        "LlamaCpp": "langchain_localkit.llms.llamacpp",
-        "Llamafile": "langchain_localkit.llms.llamafile",
-        "OllamaLLM": "langchain_localkit.llms.ollama",
-    },
-    globals(),
-)
+__all__ = sorted(_FACES)
+
+__getattr__, __dir__ = lazy_exports(__name__, _FACES, globals())

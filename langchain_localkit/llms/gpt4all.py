@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Iterator
+from threading import Event
+from typing import ClassVar
 
-from langchain_localkit._core.generation import GenerationInfo
-from langchain_localkit._faces.llm import LocalLLM
+from langchain_localkit._faces.llm import Item, LocalLLM, TextCall
 from langchain_localkit._gpt4all import GPT4AllParams
 
 
@@ -42,34 +41,17 @@ class GPT4All(GPT4AllParams, LocalLLM):
                 print(chunk, end="|", flush=True)
     """
 
-    @property
-    def _llm_type(self) -> str:
-        return "gpt4all"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "n_ctx": self.n_ctx,
-            "max_tokens": self.max_tokens,
-            "temp": self.temp,
-            "top_k": self.top_k,
-            "top_p": self.top_p,
-            "repeat_penalty": self.repeat_penalty,
-            "stop": self.stop,
-        }
+    _llm_type_name: ClassVar[str] = "gpt4all"
+    _identifying_fields: ClassVar[str] = (
+        "model n_ctx max_tokens temp top_k top_p repeat_penalty stop"
+    )
 
     def _streams_on_invoke(self) -> bool:
         return True  # as in community: callbacks see every token, whatever `streaming` says
 
-    def _generation(
-        self,
-        prompt: str,
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
-        cancel: threading.Event | None = None,
-    ) -> Generator[str | GenerationInfo, None, None]:
-        yield from self.engine.stream(prompt, self._sampling(stop, kwargs), cancel=cancel)
+    def _generation(self, call: TextCall, cancel: Event | None = None) -> Iterator[Item]:
+        params = self._sampling(call.stop, call.options)
+        return self.engine.stream(call.prompt, params, cancel=cancel)
 
 
 __all__ = ["GPT4All"]

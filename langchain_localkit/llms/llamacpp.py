@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Iterator
+from threading import Event
+from typing import Any, ClassVar
 
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 
-from langchain_localkit._core.generation import GenerationInfo
-from langchain_localkit._faces.llm import LocalLLM
-from langchain_localkit._llamacpp import LlamaCppParams
+from langchain_localkit._faces.llm import Item, LocalLLM, TextCall
+from langchain_localkit._llamacpp import SAMPLING_OPTIONS, LlamaCppParams
 
 _COMPLETION_OPTIONS = frozenset({"logprobs", "suffix", "echo"})
 
@@ -66,6 +65,8 @@ class LlamaCpp(LlamaCppParams, LocalLLM):
             info["timings"]["eval_tokens_per_second"]
     """
 
+    _call_options: ClassVar[frozenset[str]] = SAMPLING_OPTIONS | _COMPLETION_OPTIONS
+
     streaming: bool = True
     """Decode through the streaming path on `invoke`, so callbacks see every token."""
     logprobs: int | None = None
@@ -82,23 +83,10 @@ class LlamaCpp(LlamaCppParams, LocalLLM):
     chat_template: str | None = None
     """A Jinja chat template to use instead of the GGUF file's own."""
 
-    @property
-    def _llm_type(self) -> str:
-        return "llamacpp"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {
-            "model_path": self.model_path,
-            "n_ctx": self.n_ctx,
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "repeat_penalty": self.repeat_penalty,
-            "seed": self.seed,
-            "stop": self.stop,
-        }
+    _llm_type_name: ClassVar[str] = "llamacpp"
+    _identifying_fields: ClassVar[str] = (
+        "model_path n_ctx max_tokens temperature top_p top_k repeat_penalty seed stop"
+    )
 
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
         value = super()._convert_input(model_input)
@@ -116,11 +104,6 @@ class LlamaCpp(LlamaCppParams, LocalLLM):
         family = detect(self).family
         return list(family.stop) if family is not None else []
 
-    @classmethod
-    def call_options(cls) -> frozenset[str]:
-        """The per-call options (`invoke(..., **options)`), besides `stop`."""
-        return super().call_options() | _COMPLETION_OPTIONS
-
     def _completion_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """`logprobs`, `suffix` and `echo` for this call (call options win over fields)."""
         return {
@@ -129,14 +112,8 @@ class LlamaCpp(LlamaCppParams, LocalLLM):
             "echo": kwargs.pop("echo", self.echo),
         }
 
-    def _generation(
-        self,
-        prompt: str,
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
-        cancel: threading.Event | None = None,
-    ) -> Generator[str | GenerationInfo, None, None]:
-        kwargs = dict(kwargs)
+    def _generation(self, call: TextCall, cancel: Event | None = None) -> Iterator[Item]:
+        prompt, stop, kwargs = call.prompt, call.stop, dict(call.options)
         options = self._completion_options(kwargs)
         if options["logprobs"] is not None or options["suffix"] is not None:
             if options["logprobs"] is not None and not self.logits_all:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncIterator, Iterator
+from threading import Event
 from typing import Any, ClassVar
 
 from langchain_core.outputs import Generation
 
 from langchain_localkit._core.generation import GenerationInfo
-from langchain_localkit._faces.llm import LocalLLM
+from langchain_localkit._faces.llm import Item, LocalLLM, TextCall
 from langchain_localkit._llamafile import LlamafileConnection, LlamafileParams
 
 
@@ -56,21 +56,13 @@ class Llamafile(LlamafileParams, LocalLLM):
 
             llm = Llamafile()  # http://localhost:8080
 
-    Invoke:
+    Invoke, stream, async:
         .. code-block:: python
 
-            llm.invoke("The first man on the moon was")
-
-    Stream:
-        .. code-block:: python
-
-            for chunk in llm.stream("The first man on the moon was"):
+            llm.invoke("Name three rivers in Europe:")
+            for chunk in llm.stream("Name three rivers in Europe:"):
                 print(chunk, end="|", flush=True)
-
-    Async:
-        .. code-block:: python
-
-            await llm.ainvoke("The first man on the moon was")
+            await llm.ainvoke("Name three rivers in Europe:")
 
     Token counts and timings:
         .. code-block:: python
@@ -85,52 +77,27 @@ class Llamafile(LlamafileParams, LocalLLM):
 
     _concurrent_prompts: ClassVar[bool] = True
 
-    @property
-    def _llm_type(self) -> str:
-        return "llamafile"
+    _llm_type_name: ClassVar[str] = "llamafile"
+    _identifying_fields: ClassVar[str] = (
+        "base_url model max_tokens temperature top_k top_p seed stop"
+    )
 
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {
-            "base_url": self.base_url,
-            "model": self.model,
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "top_k": self.top_k,
-            "top_p": self.top_p,
-            "seed": self.seed,
-            "stop": self.stop,
-        }
+    def _request(self, call: TextCall) -> dict[str, Any]:
+        return {"prompt": call.prompt, **self._body(call.stop, call.options)}
 
-    def _request(self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any]) -> Any:
-        return {"prompt": prompt, **self._body(stop, kwargs)}
+    def _generation(self, call: TextCall, cancel: Event | None = None) -> Iterator[Item]:
+        return self.engine.stream_completion(self._request(call), model_name=self.model or "")
 
-    def _generation(
-        self,
-        prompt: str,
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
-        cancel: threading.Event | None = None,
-    ) -> Generator[str | GenerationInfo, None, None]:
-        body = self._request(prompt, stop, kwargs)
-        yield from self.engine.stream_completion(body, model_name=self.model or "")
+    def _ageneration(self, call: TextCall) -> AsyncIterator[Item]:
+        return self.engine.astream_completion(self._request(call), model_name=self.model or "")
 
-    def _ageneration(
-        self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> AsyncGenerator[str | GenerationInfo, None]:
-        body = self._request(prompt, stop, kwargs)
-        return self.engine.astream_completion(body, model_name=self.model or "")
-
-    def _complete(self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any]) -> Generation:
-        body = self._request(prompt, stop, kwargs)
-        text, info = self.engine.complete(body, model_name=self.model or "")
+    def _complete(self, call: TextCall) -> Generation:
+        text, info = self.engine.complete(self._request(call), model_name=self.model or "")
         return Generation(text=text, generation_info=info.to_generation_info())
 
-    async def _acomplete(
-        self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> Generation:
-        body = self._request(prompt, stop, kwargs)
-        text, info = await self.engine.acomplete(body, model_name=self.model or "")
+    async def _acomplete(self, call: TextCall) -> Generation:
+        request = self._request(call)
+        text, info = await self.engine.acomplete(request, model_name=self.model or "")
         return Generation(text=text, generation_info=info.to_generation_info())
 
 

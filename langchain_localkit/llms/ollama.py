@@ -8,7 +8,7 @@ from typing import Any, Literal
 from langchain_ollama import OllamaLLM as _OllamaLLM
 from pydantic import field_validator
 
-from langchain_localkit._ollama import OllamaExtras, atimed, timed
+from langchain_localkit._ollama import OllamaExtras
 
 
 class OllamaLLM(OllamaExtras, _OllamaLLM):
@@ -76,24 +76,13 @@ class OllamaLLM(OllamaExtras, _OllamaLLM):
         self, prompt: str, stop: list[str] | None = None, **kwargs: Any
     ) -> Iterator[Mapping[str, Any] | str]:
         parent = super()._create_generate_stream
-        yield from timed(
-            lambda: parent(prompt, stop, **kwargs),
-            model=kwargs.get("model") or self.model,
-            host=self._host(self._client),
-            pull=self._pull if self.pull else None,
-        )
+        return self._timed(lambda: parent(prompt, stop, **kwargs), kwargs, aio=False)
 
-    async def _acreate_generate_stream(
+    def _acreate_generate_stream(
         self, prompt: str, stop: list[str] | None = None, **kwargs: Any
     ) -> AsyncIterator[Mapping[str, Any] | str]:
         parent = super()._acreate_generate_stream
-        async for part in atimed(
-            lambda: parent(prompt, stop, **kwargs),
-            model=kwargs.get("model") or self.model,
-            host=self._host(self._async_client),
-            pull=self._apull if self.pull else None,
-        ):
-            yield part
+        return self._timed(lambda: parent(prompt, stop, **kwargs), kwargs, aio=True)
 
 
 __all__ = ["OllamaLLM"]

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp, _response_format_grammar
+from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
 
 
 @pytest.fixture
@@ -66,16 +66,17 @@ def test_structured_output_methods(chat: ChatLlamaCpp) -> None:
     "bad",
     [{"type": "xml"}, "json", {"type": "json_schema"}],
 )
-def test_bad_response_format(bad: object) -> None:
+def test_bad_response_format(chat: ChatLlamaCpp, bad: object) -> None:
     with pytest.raises(ValueError, match="response_format"):
-        _response_format_grammar(bad)
+        chat.invoke("hi", response_format=bad)
+    assert chat._engine is None
 
 
 def test_refuse_truncated_only_refuses_incomplete_replies() -> None:
     from langchain_core.exceptions import OutputParserException
     from langchain_core.messages import AIMessage
 
-    from langchain_localkit._core.chat import refuse_truncated
+    from langchain_localkit._faces.structured import refuse_truncated
 
     def reply(content: str, finish: str, **kwargs: Any) -> AIMessage:
         return AIMessage(content=content, response_metadata={"finish_reason": finish}, **kwargs)

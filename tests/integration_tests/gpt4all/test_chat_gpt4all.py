@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -9,13 +10,11 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel
 
 from langchain_localkit import ChatGPT4All, Timings
+from tests.integration_tests.gpt4all._faces import greedy
 
 pytest.importorskip("gpt4all")
 
-
-def _chat(path: Path, **kwargs: object) -> ChatGPT4All:
-    options: dict[str, object] = {"temp": 0.0, "top_k": 1, "max_tokens": 8, **kwargs}
-    return ChatGPT4All(model=str(path), **options)  # type: ignore[arg-type]
+_chat = functools.partial(greedy, ChatGPT4All)
 
 
 def test_messages_use_the_gguf_template_not_the_bindings_alpaca(tiny_gguf_path: Path) -> None:
@@ -79,22 +78,22 @@ def test_structured_output_failure_is_reported_with_include_raw(tiny_gguf_path: 
 
 def test_check_accepts_a_valid_call_and_rejects_bad_arguments(tiny_gguf_path: Path) -> None:
     chat = _chat(tiny_gguf_path)
-    plan = chat._plan([], None, {"tools": [_tool()], "tool_choice": "any"})
+    plan = chat._parse_call([], None, {"tools": [_tool()], "tool_choice": "any"})
     good, problem = chat._check(plan, '<tool_call>{"name": "SetAlarm", "arguments": {"hour": 7}}')
-    assert problem is None and good.tool_call_chunks[0]["name"] == "SetAlarm"
+    assert problem is None and good.tool_calls[0]["name"] == "SetAlarm"
     _, problem = chat._check(
         plan, '<tool_call>{"name": "SetAlarm", "arguments": {"hour": "7"}}</tool_call>'
     )
     assert problem is not None and "expected integer" in problem
     _, problem = chat._check(plan, "I will not call it.")
     assert problem == "no tool call in the required format"
-    json_plan = chat._plan(
+    json_plan = chat._parse_call(
         [],
         None,
         {"response_format": {"type": "json_schema", "schema": _tool()["function"]["parameters"]}},
     )
     value, problem = json_plan and chat._check(json_plan, 'Here: {"hour": 7} done')
-    assert problem is None and value.content == '{"hour": 7}'
+    assert problem is None and value.text == '{"hour": 7}'
 
 
 def _tool() -> dict[str, object]:
