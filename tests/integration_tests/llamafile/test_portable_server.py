@@ -14,6 +14,7 @@ import pytest
 from langchain_localkit import Llamafile
 from langchain_localkit._core.cpu import amx_instructions, parse_cpuinfo
 from langchain_localkit.engines import llamacpp_amx as amx
+from langchain_localkit.testing import llama_repack
 from langchain_localkit.testing import llama_server as ls
 from langchain_localkit.testing.llama_server import LlamaServer
 from tests.integration_tests.llamafile._servers import binary
@@ -119,7 +120,7 @@ def test_a_binary_whose_repacking_crashes_gets_no_repack(
     tiny_gguf_path: Path,
 ) -> None:
     monkeypatch.setenv("LOCALKIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(ls, "read_host_cpu", lambda: AMX_CPU)
+    monkeypatch.setattr(llama_repack, "read_host_cpu", lambda: AMX_CPU)
     result = ls.probe_llama_server(crashes_when_repacking)
     assert result.verdict == "crash" and "SIGSEGV" in result.detail
     with caplog.at_level(logging.WARNING, logger=ls.__name__):

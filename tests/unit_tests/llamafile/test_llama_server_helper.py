@@ -10,6 +10,7 @@ import pytest
 
 from langchain_localkit._core.cpu import BUILD_RECIPE, build_key, parse_cpuinfo
 from langchain_localkit.engines.llamacpp_amx import ProbeResult
+from langchain_localkit.testing import llama_repack
 from langchain_localkit.testing import llama_server as ls
 from tests.unit_tests.test_cpu import EPYC, SAPPHIRE_RAPIDS
 
@@ -85,8 +86,8 @@ def test_repack_false_passes_no_repack(tmp_path: Path) -> None:
 def test_repack_auto_runs_no_probe_on_a_cpu_without_amx(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(ls, "read_host_cpu", lambda: parse_cpuinfo(EPYC, "x86_64"))
-    monkeypatch.setattr(ls, "probe_llama_server", lambda *a, **k: pytest.fail("probed"))
+    monkeypatch.setattr(llama_repack, "read_host_cpu", lambda: parse_cpuinfo(EPYC, "x86_64"))
+    monkeypatch.setattr(llama_repack, "probe_llama_server", lambda *a, **k: pytest.fail("probed"))
     binary = fake_binary(tmp_path / "llama-server")
     cmd = ls.LlamaServer("m.gguf", binary=binary).command(1)
     # nothing added: a llama-server older than these flags still starts
@@ -97,14 +98,16 @@ def test_repack_auto_probes_a_foreign_binary_on_an_amx_cpu_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("LOCALKIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(ls, "read_host_cpu", lambda: parse_cpuinfo(SAPPHIRE_RAPIDS, "x86_64"))
+    monkeypatch.setattr(
+        llama_repack, "read_host_cpu", lambda: parse_cpuinfo(SAPPHIRE_RAPIDS, "x86_64")
+    )
     calls: list[Path] = []
 
     def crashing_probe(binary: Path, **_: object) -> ProbeResult:
         calls.append(binary)
         return ProbeResult("crash", "died by SIGSEGV", 5.0)
 
-    monkeypatch.setattr(ls, "probe_llama_server", crashing_probe)
+    monkeypatch.setattr(llama_repack, "probe_llama_server", crashing_probe)
     binary = fake_binary(tmp_path / "bin" / "llama-server")
     assert "--no-repack" in ls.LlamaServer("m.gguf", binary=binary).command(1)
     assert "--no-repack" in ls.LlamaServer("m.gguf", binary=binary).command(2)
