@@ -15,7 +15,7 @@
 # Idempotent (a cached build returns at once) and atomic (built in a temporary directory beside
 # the cache, moved into place with one rename, under a lock). The last line on stdout is the
 # binary's path. About 5-9 minutes on 2 cores (cmake, a C++ compiler; ninja if present).
-# The logic lives in langchain_localkit/testing/llama_binary.py (re-exported by llama_server.py) (`build_llama_server`).
+# The logic lives in langchain_localkit/testing/llama_binary.py (`build_llama_server`).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-}"
