@@ -5,7 +5,11 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @functools.cache
@@ -30,6 +34,16 @@ def smollm2_path() -> Path:
     from langchain_localkit._core.default_model import smollm2_model_path
 
     return smollm2_model_path()
+
+
+def installed(load: Callable[[], T], what: str) -> T:
+    """`load()`, or a pytest skip when what it needs is not installed (an ImportError)."""
+    import pytest
+
+    try:
+        return load()
+    except ImportError as e:
+        pytest.skip(f"{what} is not installed: {e}")
 
 
 def write_unknown_architecture(path: Path) -> Path:

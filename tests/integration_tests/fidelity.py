@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 CONVERSATIONS: dict[str, list[dict[str, str]]] = {
     "user": [{"role": "user", "content": "What is the capital of France?"}],
     "system": [
@@ -33,6 +35,12 @@ MAX_TOKENS = 48
 _ROLES = {"user": "human", "assistant": "ai", "system": "system"}
 
 
+by_conversation = pytest.mark.parametrize(
+    "messages", list(CONVERSATIONS.values()), ids=list(CONVERSATIONS)
+)
+by_prompt = pytest.mark.parametrize("prompt", PROMPTS)
+
+
 def as_langchain(messages: list[dict[str, str]]) -> list[tuple[str, str]]:
     """The OpenAI-style messages as LangChain message tuples."""
     return [(_ROLES[m["role"]], m["content"]) for m in messages]
@@ -41,3 +49,13 @@ def as_langchain(messages: list[dict[str, str]]) -> list[tuple[str, str]]:
 def content(message: Any) -> str:
     """A message's text."""
     return str(message.content)
+
+
+def invoked(chat: Any, messages: list[dict[str, str]]) -> str:
+    """What `chat.invoke` answers to the OpenAI-style `messages`."""
+    return content(chat.invoke(as_langchain(messages)))
+
+
+def streamed(chat: Any, messages: list[dict[str, str]]) -> str:
+    """What `chat.stream` answers to the OpenAI-style `messages`, joined."""
+    return "".join(content(c) for c in chat.stream(as_langchain(messages)))

@@ -117,39 +117,37 @@ def _llamacpp(model: Literal["gemma", "tiny"], chat: bool) -> Opener:
     return open_
 
 
-def _llamafile(chat: bool) -> Opener:
-    @contextlib.contextmanager
-    def open_(request: pytest.FixtureRequest, extra: dict[str, Any]) -> Iterator[Any]:
-        module, name = (
-            ("langchain_localkit.chat_models.llamafile", "ChatLlamafile")
-            if chat
-            else ("langchain_localkit.llms.llamafile", "Llamafile")
-        )
-        cls = _class(module, name, "[llamafile]")
-        url = _fixture(
-            request,
-            "llamafile_url",
-            "the base URL of a llama.cpp server (llamafile) on a loopback port, tiny GGUF",
-        )
-        extra = {k: v for k, v in extra.items() if k != "n_ctx"}
-        yield cls(base_url=url, **_short_and_greedy(cls), **extra)
-
-    return open_
+def _llamafile_url(request: pytest.FixtureRequest) -> dict[str, Any]:
+    why = "the base URL of a llama.cpp server (llamafile) on a loopback port, tiny GGUF"
+    return {"base_url": _fixture(request, "llamafile_url", why)}
 
 
-def _gpt4all(chat: bool) -> Opener:
-    @contextlib.contextmanager
-    def open_(request: pytest.FixtureRequest, extra: dict[str, Any]) -> Iterator[Any]:
-        module, name = (
-            ("langchain_localkit.chat_models.gpt4all", "ChatGPT4All")
-            if chat
-            else ("langchain_localkit.llms.gpt4all", "GPT4All")
-        )
-        cls = _class(module, name, "[gpt4all]")
-        extra = {k: v for k, v in extra.items() if k != "n_ctx"}
-        yield cls(model=str(_tiny(request)), **_short_and_greedy(cls), **extra)
+def _gpt4all_model(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return {"model": str(_tiny(request))}
 
-    return open_
+
+def _faces(
+    runtime: str, name: str, where: Callable[[pytest.FixtureRequest], dict[str, Any]]
+) -> Callable[[bool], Opener]:
+    """The openers of `langchain_localkit.llms.<runtime>.<name>` and of the chat face
+    `langchain_localkit.chat_models.<runtime>.Chat<name>`, on the model `where` names (these
+    faces take no `n_ctx`)."""
+
+    def opener(chat: bool) -> Opener:
+        @contextlib.contextmanager
+        def open_(request: pytest.FixtureRequest, extra: dict[str, Any]) -> Iterator[Any]:
+            module = f"langchain_localkit.{'chat_models' if chat else 'llms'}.{runtime}"
+            cls = _class(module, f"Chat{name}" if chat else name, f"[{runtime}]")
+            extra = {k: v for k, v in extra.items() if k != "n_ctx"}
+            yield cls(**where(request), **_short_and_greedy(cls), **extra)
+
+        return open_
+
+    return opener
+
+
+_llamafile = _faces("llamafile", "Llamafile", _llamafile_url)
+_gpt4all = _faces("gpt4all", "GPT4All", _gpt4all_model)
 
 
 @contextlib.contextmanager
@@ -326,18 +324,11 @@ async def test_aiter_raises_the_model_error(gemma_path: Path) -> None:
 
 
 def test_source_document_call_streams_with_separator(
-    gemma_path: Path, capsys: pytest.CaptureFixture[str]
+    source_document_llamacpp: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from langchain_localkit import LlamaCpp
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        llm = LlamaCpp(
-            model_path=str(gemma_path),
-            n_gpu_layers=1,
-            n_batch=512,
-            n_ctx=2048,
-            f16_kv=True,
+        llm = source_document_llamacpp(
             max_tokens=16,
             temperature=0,
             callback_manager=CallbackManager([StreamingStdOutCallbackHandler("|")]),

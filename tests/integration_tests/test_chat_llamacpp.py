@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-import time
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
@@ -19,6 +15,8 @@ from typing_extensions import TypedDict
 
 from langchain_localkit import ContextOverflowError, LlamaCpp
 from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
+from tests.integration_tests._chat_checks import assert_cut_replies_are_errors, capital_tool
+from tests.integration_tests._concurrency import assert_closing_astream_stops_decoding, in_threads
 
 SEEDS = range(20)
 
@@ -196,16 +194,10 @@ def test_stream_emits_tool_call_chunks(tiny_gguf_path: Path) -> None:
 
 def test_output_cut_by_max_tokens_is_an_error_not_a_partial_result(tiny_gguf_path: Path) -> None:
     chat = ChatLlamaCpp(model_path=str(tiny_gguf_path), temperature=0, max_tokens=3)
-    with pytest.raises(OutputParserException, match="max_tokens"):
-        chat.with_structured_output(Reading).invoke("x", seed=1)
+    assert_cut_replies_are_errors(chat, Reading, set_alarm, Reading)
     out = chat.with_structured_output(Reading, include_raw=True).invoke("x")
     assert out["parsed"] is None and "max_tokens" in str(out["parsing_error"])
     assert out["raw"].response_metadata["finish_reason"] == "length"
-    msg = chat.bind_tools([set_alarm], tool_choice="set_alarm").invoke("wake me", seed=1)
-    assert msg.tool_calls == [] and msg.response_metadata["dropped_tool_calls"] == 1
-    assert msg.response_metadata["finish_reason"] == "length"
-    with pytest.raises(OutputParserException, match="max_tokens"):
-        chat.with_structured_output(Reading, method="function_calling").invoke("x", seed=1)
 
 
 # --- chat mechanics ------------------------------------------------------------------------------
@@ -253,21 +245,12 @@ def test_concurrent_threads_on_one_model(tiny_gguf_path: Path) -> None:
     chat = ChatLlamaCpp(model_path=str(tiny_gguf_path), temperature=0, max_tokens=24)
     prompts = ["the moon", "the team", "the year", "a question"]
     expected = {p: chat.invoke(p).content for p in prompts}
-    errors: list[BaseException] = []
 
     def run(p: str) -> None:
-        try:
-            for _ in range(3):
-                assert chat.invoke(p).content == expected[p]
-        except BaseException as e:
-            errors.append(e)
+        for _ in range(3):
+            assert chat.invoke(p).content == expected[p]
 
-    threads = [threading.Thread(target=run, args=(p,)) for p in prompts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not in_threads(run, prompts)
 
 
 async def test_abatch_matches_sequential(tiny_gguf_path: Path) -> None:
@@ -280,20 +263,7 @@ async def test_abatch_matches_sequential(tiny_gguf_path: Path) -> None:
 
 async def test_astream_stops_decoding_when_abandoned(gemma_path: Path) -> None:
     chat = ChatLlamaCpp(model_path=str(gemma_path), max_tokens=2000, n_ctx=4096)
-    entry, _ = chat.engine.load()
-    start = time.perf_counter()
-    stream = chat.astream("Write a very long story about the sea.")
-    n = 0
-    async for _ in stream:
-        n += 1
-        if n == 3:
-            break
-    await stream.aclose()
-    deadline = time.perf_counter() + 2
-    while entry.busy:
-        assert time.perf_counter() < deadline, "decoding went on after the consumer stopped"
-        await asyncio.sleep(0.005)
-    assert time.perf_counter() - start < 10
+    await assert_closing_astream_stops_decoding(chat)
 
 
 def test_context_overflow_before_decoding(tiny_gguf_path: Path) -> None:
@@ -316,13 +286,7 @@ def test_guard_escapes_forged_turns(tiny_gguf_path: Path) -> None:
 
 
 def test_langgraph_agent_calls_a_tool_then_answers(gemma_path: Path) -> None:
-    calls: list[str] = []
-
-    def get_capital(country: str) -> str:
-        """Return the capital city of a country."""
-        calls.append(country)
-        return {"France": "Paris"}.get(country, "unknown")
-
+    get_capital, calls = capital_tool()
     chat = ChatLlamaCpp(model_path=str(gemma_path), temperature=0, max_tokens=48, n_ctx=4096)
     with_tools = chat.bind_tools([get_capital], tool_choice="get_capital")
 

@@ -15,9 +15,7 @@ from tests.models import gemma_path, tiny_path
 
 
 class TestLlamaCppEmbeddingsTiny(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[LlamaCppEmbeddings]:
-        return LlamaCppEmbeddings
+    embeddings_class = LlamaCppEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:
@@ -25,9 +23,7 @@ class TestLlamaCppEmbeddingsTiny(EmbeddingsIntegrationTests):
 
 
 class TestLlamaCppEmbeddingsGemma(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[LlamaCppEmbeddings]:
-        return LlamaCppEmbeddings
+    embeddings_class = LlamaCppEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:

@@ -10,29 +10,34 @@ KV cache (see `fidelity.py`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from langchain_localkit import ChatLlamaCpp, LlamaCpp
-from tests.integration_tests.fidelity import (
-    CONVERSATIONS,
-    MAX_TOKENS,
-    PROMPTS,
-    as_langchain,
-    content,
-)
+from tests.integration_tests import fidelity
 
 pytestmark = pytest.mark.smollm2
 
 
 @pytest.fixture(scope="module")
 def chat(smollm2_path: Path) -> ChatLlamaCpp:
-    return ChatLlamaCpp(model_path=str(smollm2_path), temperature=0, max_tokens=MAX_TOKENS)
+    return ChatLlamaCpp(model_path=str(smollm2_path), temperature=0, max_tokens=fidelity.MAX_TOKENS)
 
 
 @pytest.fixture(scope="module")
 def llm(smollm2_path: Path) -> LlamaCpp:
-    return LlamaCpp(model_path=str(smollm2_path), temperature=0, max_tokens=MAX_TOKENS)
+    return LlamaCpp(model_path=str(smollm2_path), temperature=0, max_tokens=fidelity.MAX_TOKENS)
+
+
+def _raw(face: ChatLlamaCpp | LlamaCpp, call: str, *args: Any) -> Any:
+    """llama-cpp-python's own `Llama.<call>(*args)` on the face's model, greedy; from an empty
+    KV cache, which it leaves empty for the face's call."""
+    llama = face.client
+    llama.reset()
+    raw = getattr(llama, call)(*args, temperature=0, max_tokens=fidelity.MAX_TOKENS)
+    llama.reset()
+    return raw
 
 
 def test_defaults_are_llama_cpps() -> None:
@@ -48,37 +53,28 @@ def test_defaults_are_llama_cpps() -> None:
         assert ours[name].default == raw[name].default, name
 
 
-@pytest.mark.parametrize("name", list(CONVERSATIONS))
-def test_chat_invoke_equals_create_chat_completion(chat: ChatLlamaCpp, name: str) -> None:
-    messages = CONVERSATIONS[name]
-    llama = chat.client
-    llama.reset()
-    raw = llama.create_chat_completion(messages, temperature=0, max_tokens=MAX_TOKENS)
-    expected = raw["choices"][0]["message"]["content"]
-    llama.reset()
-    reply = chat.invoke(as_langchain(messages))
-    assert content(reply) == expected
+@fidelity.by_conversation
+def test_chat_invoke_equals_create_chat_completion(
+    chat: ChatLlamaCpp, messages: list[dict[str, str]]
+) -> None:
+    raw = _raw(chat, "create_chat_completion", messages)
+    reply = chat.invoke(fidelity.as_langchain(messages))
+    assert fidelity.content(reply) == raw["choices"][0]["message"]["content"]
     assert reply.usage_metadata is not None
     assert reply.usage_metadata["input_tokens"] == raw["usage"]["prompt_tokens"]
     assert reply.usage_metadata["output_tokens"] == raw["usage"]["completion_tokens"]
     assert reply.response_metadata["finish_reason"] == raw["choices"][0]["finish_reason"]
 
 
-@pytest.mark.parametrize("name", list(CONVERSATIONS))
-def test_chat_stream_equals_create_chat_completion(chat: ChatLlamaCpp, name: str) -> None:
-    messages = CONVERSATIONS[name]
-    llama = chat.client
-    llama.reset()
-    raw = llama.create_chat_completion(messages, temperature=0, max_tokens=MAX_TOKENS)
-    llama.reset()
-    streamed = "".join(content(c) for c in chat.stream(as_langchain(messages)))
-    assert streamed == raw["choices"][0]["message"]["content"]
+@fidelity.by_conversation
+def test_chat_stream_equals_create_chat_completion(
+    chat: ChatLlamaCpp, messages: list[dict[str, str]]
+) -> None:
+    raw = _raw(chat, "create_chat_completion", messages)
+    assert fidelity.streamed(chat, messages) == raw["choices"][0]["message"]["content"]
 
 
-@pytest.mark.parametrize("prompt", PROMPTS)
+@fidelity.by_prompt
 def test_llm_invoke_equals_create_completion(llm: LlamaCpp, prompt: str) -> None:
-    llama = llm.client
-    llama.reset()
-    raw = llama.create_completion(prompt, temperature=0, max_tokens=MAX_TOKENS)
-    llama.reset()
+    raw = _raw(llm, "create_completion", prompt)
     assert llm.invoke(prompt) == raw["choices"][0]["text"]

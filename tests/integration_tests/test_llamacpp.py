@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,13 @@ from langchain_localkit import (
     LlamaCpp,
     ModelLoadError,
 )
+from tests.integration_tests._concurrency import (
+    LONG_STORY,
+    assert_closing_astream_stops_decoding,
+    cancel_mid_stream,
+    in_threads,
+    wait_until_idle,
+)
 
 
 @pytest.fixture
@@ -29,14 +35,6 @@ def tiny(tiny_gguf_path: Path) -> LlamaCpp:
 @pytest.fixture
 def gemma(gemma_path: Path) -> LlamaCpp:
     return LlamaCpp(model_path=str(gemma_path), temperature=0, max_tokens=24, seed=1, n_ctx=2048)
-
-
-async def _wait_unlocked(entry: Any, limit_s: float = 2.0) -> None:
-    """Wait until no call holds the model; fail if decoding goes on for `limit_s` seconds."""
-    deadline = time.perf_counter() + limit_s
-    while entry.busy:
-        assert time.perf_counter() < deadline, "decoding continued after the consumer stopped"
-        await asyncio.sleep(0.005)
 
 
 def _info(llm: LlamaCpp, prompt: str, **kwargs: Any) -> tuple[str, dict[str, Any]]:
@@ -206,23 +204,13 @@ def test_concurrent_threads_are_serialised(tiny_gguf_path: Path) -> None:
     prompts = [f"the {w}" for w in ("moon", "team", "year", "answer", "man", "question")]
     expected = {p: llm.invoke(p) for p in prompts}
     results: dict[str, str] = {}
-    errors: list[BaseException] = []
 
     def run(p: str) -> None:
-        try:
-            for _ in range(3):
-                out = llm.invoke(p)
-                if results.setdefault(p, out) != out:
-                    errors.append(AssertionError(f"{p}: {out!r}"))
-        except BaseException as e:
-            errors.append(e)
+        for _ in range(3):
+            out = llm.invoke(p)
+            assert results.setdefault(p, out) == out, f"{p}: {out!r}"
 
-    threads = [threading.Thread(target=run, args=(p,)) for p in prompts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not in_threads(run, prompts)
     assert results == expected
 
 
@@ -244,7 +232,7 @@ def test_nested_call_in_a_stream_runs_on_a_spare_context(tiny: LlamaCpp) -> None
 
 def test_closing_a_sync_stream_stops_decoding(gemma_path: Path) -> None:
     llm = LlamaCpp(model_path=str(gemma_path), max_tokens=2000, n_ctx=2048)
-    stream = llm.stream("Write a very long story about the sea.")
+    stream = llm.stream(LONG_STORY)
     for _ in range(3):
         next(stream)
     entry, _ = llm.engine.load()
@@ -255,52 +243,25 @@ def test_closing_a_sync_stream_stops_decoding(gemma_path: Path) -> None:
 
 async def test_breaking_out_of_astream_stops_decoding(gemma_path: Path) -> None:
     llm = LlamaCpp(model_path=str(gemma_path), max_tokens=2000, n_ctx=2048)
-    entry, _ = llm.engine.load()
-    start = time.perf_counter()
-    stream = llm.astream("Write a very long story about the sea.")
-    got = []
-    async for chunk in stream:
-        got.append(chunk)
-        if len(got) == 3:
-            break
-    await stream.aclose()
-    # langchain-core leaves closing our inner generator to asyncio's finaliser (next loop turn)
-    await _wait_unlocked(entry)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10, "2000 tokens would take far longer: decoding must have stopped"
+    await assert_closing_astream_stops_decoding(llm)
 
 
 async def test_cancelled_task_stops_decoding(gemma_path: Path) -> None:
     llm = LlamaCpp(model_path=str(gemma_path), max_tokens=2000, n_ctx=2048)
     entry, _ = llm.engine.load()
-    seen = asyncio.Event()
-
-    async def consume() -> None:
-        async for _ in llm.astream("Write a very long story about the sea."):
-            seen.set()
-
-    task = asyncio.create_task(consume())
-    await asyncio.wait_for(seen.wait(), 30)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await _wait_unlocked(entry)
+    await cancel_mid_stream(llm.astream(LONG_STORY))
+    await wait_until_idle(entry)
 
 
 # --- the source document's call, silence, and errors ------------------------------------------
 
 
 def test_seed_call_streams_tokens_and_prints_timings(
-    gemma_path: Path, capsys: pytest.CaptureFixture[str]
+    source_document_llamacpp: Callable[..., LlamaCpp], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Test the mission's exact LlamaCpp call, only the import changed."""
     with pytest.warns(DeprecationWarning, match="callbacks="):
-        llm = LlamaCpp(
-            model_path=str(gemma_path),
-            n_gpu_layers=1,
-            n_batch=512,
-            n_ctx=2048,
-            f16_kv=True,
+        llm = source_document_llamacpp(
             callback_manager=CallbackManager([StreamingStdOutCallbackHandler()]),
             verbose=True,
             max_tokens=32,

@@ -1,3 +1,5 @@
+"""The langchain-tests standard unit suite for LlamaCppEmbeddings (construction only)."""
+
 from typing import Any
 
 from langchain_tests.unit_tests import EmbeddingsUnitTests
@@ -7,9 +9,7 @@ from tests.models import tiny_path
 
 
 class TestLlamaCppEmbeddingsUnit(EmbeddingsUnitTests):
-    @property
-    def embeddings_class(self) -> type[LlamaCppEmbeddings]:
-        return LlamaCppEmbeddings
+    embeddings_class = LlamaCppEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:

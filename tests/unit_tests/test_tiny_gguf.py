@@ -28,6 +28,20 @@ def _field(reader: gguf.GGUFReader, key: str) -> Any:
     return field.contents()
 
 
+SIZES = {  # make_tiny_gguf's size arguments, and the keys it writes them to
+    "n_embd": "llama.embedding_length",
+    "n_layer": "llama.block_count",
+    "n_head": "llama.attention.head_count",
+    "n_ff": "llama.feed_forward_length",
+    "context_length": "llama.context_length",
+}
+
+
+def _sizes(reader: gguf.GGUFReader) -> dict[str, int]:
+    """The sizes written in the file, by the names of make_tiny_gguf's arguments."""
+    return {arg: _field(reader, key) for arg, key in SIZES.items()}
+
+
 def _tensors(reader: gguf.GGUFReader) -> dict[str, np.ndarray]:
     return {t.name: np.asarray(t.data) for t in reader.tensors}
 
@@ -99,12 +113,9 @@ def test_llama_metadata(reader: gguf.GGUFReader) -> None:
     assert _field(reader, "general.architecture") == "llama"
     assert _field(reader, "general.name") == "tiny-llama"
     assert _field(reader, "general.file_type") == int(gguf.LlamaFileType.ALL_F32)
-    assert _field(reader, "llama.context_length") == 4096
-    assert _field(reader, "llama.embedding_length") == 64
-    assert _field(reader, "llama.block_count") == 2
-    # gpt4all 2.8.2's llama.cpp (July 2024) refuses a llama file without these two
-    assert _field(reader, "llama.feed_forward_length") == 128
-    assert _field(reader, "llama.attention.head_count") == 4
+    # gpt4all 2.8.2's llama.cpp (July 2024) refuses a llama file without n_ff and n_head
+    sizes = {"n_embd": 64, "n_layer": 2, "n_head": 4, "n_ff": 128, "context_length": 4096}
+    assert _sizes(reader) == sizes
     assert _field(reader, "llama.attention.head_count_kv") == 4
     assert _field(reader, "llama.attention.layer_norm_rms_epsilon") == pytest.approx(1e-5)
     assert _field(reader, "llama.rope.dimension_count") == 16
@@ -123,22 +134,10 @@ def test_tokenizer_metadata(reader: gguf.GGUFReader, vocab: list[str]) -> None:
 
 
 def test_custom_sizes_and_name_are_written(tmp_path: Path) -> None:
-    path = make_tiny_gguf(
-        tmp_path / "c.gguf",
-        n_embd=32,
-        n_layer=3,
-        n_head=2,
-        n_ff=96,
-        context_length=1024,
-        name="my-tiny",
-    )
-    reader = gguf.GGUFReader(str(path))
+    sizes = {"n_embd": 32, "n_layer": 3, "n_head": 2, "n_ff": 96, "context_length": 1024}
+    reader = gguf.GGUFReader(str(make_tiny_gguf(tmp_path / "c.gguf", name="my-tiny", **sizes)))
     assert _field(reader, "general.name") == "my-tiny"
-    assert _field(reader, "llama.embedding_length") == 32
-    assert _field(reader, "llama.block_count") == 3
-    assert _field(reader, "llama.attention.head_count") == 2
-    assert _field(reader, "llama.feed_forward_length") == 96
-    assert _field(reader, "llama.context_length") == 1024
+    assert _sizes(reader) == sizes
     assert _field(reader, "llama.rope.dimension_count") == 16
     names = {t.name for t in reader.tensors}
     assert "blk.2.ffn_down.weight" in names and "blk.3.ffn_down.weight" not in names

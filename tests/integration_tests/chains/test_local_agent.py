@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from langchain_localkit import ChatLlamaCpp
 from langchain_localkit.chains import local_agent
+from tests.integration_tests._chat_checks import capital_tool
 
 
 def test_tiny_agent_mechanics_bounded_rounds(tiny_gguf_path: Path) -> None:
@@ -36,13 +37,7 @@ def test_tiny_agent_mechanics_bounded_rounds(tiny_gguf_path: Path) -> None:
 
 @pytest.mark.gemma
 def test_gemma_agent_calls_a_tool_then_answers(gemma_path: Path) -> None:
-    calls: list[str] = []
-
-    def get_capital(country: str) -> str:
-        """Return the capital city of a country."""
-        calls.append(country)
-        return {"France": "Paris"}.get(country, "unknown")
-
+    get_capital, calls = capital_tool()
     chat = ChatLlamaCpp(model_path=str(gemma_path), temperature=0, max_tokens=48, n_ctx=4096)
     agent = local_agent(chat, [get_capital], first_tool_choice="get_capital")
     result = agent.invoke({"messages": [("human", "What is the capital of France?")]})

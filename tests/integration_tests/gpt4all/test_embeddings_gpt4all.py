@@ -22,9 +22,7 @@ def _minilm() -> Path:
 
 
 class TestGPT4AllEmbeddingsStandard(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[GPT4AllEmbeddings]:
-        return GPT4AllEmbeddings
+    embeddings_class = GPT4AllEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:

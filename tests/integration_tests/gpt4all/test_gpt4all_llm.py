@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
 from langchain_localkit import ChatGPT4All, GPT4All, Timings
+from tests.integration_tests.gpt4all._faces import greedy
 
 pytest.importorskip("gpt4all")
 
-
-def _llm(path: Path, **kwargs: object) -> GPT4All:
-    options: dict[str, object] = {"temp": 0.0, "top_k": 1, "max_tokens": 8, **kwargs}
-    return GPT4All(model=str(path), **options)  # type: ignore[arg-type]
+_llm = functools.partial(greedy, GPT4All)
 
 
 def test_invoke_is_deterministic_and_reports_usage_and_timings(tiny_gguf_path: Path) -> None:

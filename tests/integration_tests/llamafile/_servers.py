@@ -16,7 +16,7 @@ from langchain_localkit.testing.llama_server import (
     ensure_llama_server,
     find_llama_server,
 )
-from tests.models import gemma_path, smollm2_path, tiny_path
+from tests.models import chat_test_model, gemma_path, smollm2_path, tiny_path
 
 _LOCK = threading.Lock()
 _RUNNING: dict[str, LlamaServer] = {}
@@ -39,6 +39,10 @@ def _spec(name: str) -> LlamaServer:
         return LlamaServer(
             smollm2_path(), binary=binary(), n_ctx=4096, threads=2, extra_args=["--jinja"]
         )
+    if name == "bigger":  # LOCALKIT_CHAT_TEST_MODEL, for the standard suite on a bigger model
+        path = chat_test_model()
+        assert path is not None, "set LOCALKIT_CHAT_TEST_MODEL to a GGUF"
+        return LlamaServer(path, binary=binary(), n_ctx=4096)
     if name == "embeddings":
         return LlamaServer(
             tiny_path(), binary=binary(), n_ctx=512, embeddings=True, pooling="mean", threads=2
@@ -47,7 +51,8 @@ def _spec(name: str) -> LlamaServer:
 
 
 def server(name: str) -> LlamaServer:
-    """The shared server `name` ("tiny", "gemma", "smollm2", "embeddings"), started on first use."""
+    """The shared server `name` ("tiny", "gemma", "smollm2", "bigger", "embeddings"), started
+    on first use."""
     with _LOCK:
         running = _RUNNING.get(name)
         if running is None or running.process is None or running.process.poll() is not None:

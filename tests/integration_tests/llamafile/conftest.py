@@ -8,6 +8,7 @@ import pytest
 
 from langchain_localkit.testing.llama_server import LlamaServer
 from tests.integration_tests.llamafile import _servers
+from tests.models import installed
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,19 +26,13 @@ def tiny_server() -> LlamaServer:
 @pytest.fixture(scope="session")
 def gemma_server() -> LlamaServer:
     """llama-server on Gemma 3 270M (a real base model, no chat template in its GGUF)."""
-    try:
-        return _servers.server("gemma")
-    except ImportError as e:
-        pytest.skip(f"Gemma 3 270M is not installed: {e}")
+    return installed(lambda: _servers.server("gemma"), "Gemma 3 270M")
 
 
 @pytest.fixture(scope="session")
 def smollm2_server() -> LlamaServer:
     """llama-server on SmolLM2-135M-Instruct (a real instruct model with its own template)."""
-    try:
-        return _servers.server("smollm2")
-    except ImportError as e:
-        pytest.skip(f"SmolLM2-135M-Instruct is not installed: {e}")
+    return installed(lambda: _servers.server("smollm2"), "SmolLM2-135M-Instruct")
 
 
 @pytest.fixture(scope="session")

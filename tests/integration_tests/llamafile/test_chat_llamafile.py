@@ -15,6 +15,7 @@ from typing_extensions import TypedDict
 
 from langchain_localkit.chat_models.llamafile import ChatLlamafile
 from langchain_localkit.testing.llama_server import LlamaServer
+from tests.integration_tests._chat_checks import assert_cut_replies_are_errors
 from tests.models import tiny_path
 
 
@@ -146,14 +147,9 @@ async def test_async_tools_and_stream(tiny_server: LlamaServer) -> None:
 
 
 def test_output_cut_by_max_tokens_is_an_error(tiny_server: LlamaServer) -> None:
-    chat = tiny(tiny_server, temperature=0, max_tokens=3)
-    with pytest.raises(OutputParserException, match="max_tokens"):
-        chat.with_structured_output(Verdict).invoke("x", seed=1)
-    msg = chat.bind_tools([SetAlarm], tool_choice="SetAlarm").invoke("wake me", seed=1)
-    assert msg.tool_calls == [] and msg.response_metadata["dropped_tool_calls"] == 1
-    assert msg.response_metadata["finish_reason"] == "length"
-    with pytest.raises(OutputParserException, match="max_tokens"):
-        chat.with_structured_output(SetAlarm, method="function_calling").invoke("x", seed=1)
+    assert_cut_replies_are_errors(
+        tiny(tiny_server, temperature=0, max_tokens=3), Verdict, SetAlarm, SetAlarm
+    )
 
 
 def test_metadata_mirrors_chat_llamacpp(tiny_server: LlamaServer) -> None:

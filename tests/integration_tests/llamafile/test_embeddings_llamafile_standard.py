@@ -11,9 +11,7 @@ from tests.integration_tests.llamafile import _servers
 
 
 class TestLlamafileEmbeddings(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[LlamafileEmbeddings]:
-        return LlamafileEmbeddings
+    embeddings_class = LlamafileEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:

@@ -16,25 +16,16 @@ import pytest
 
 from langchain_localkit import ChatLlamafile, Llamafile
 from langchain_localkit.testing.llama_server import LlamaServer
-from tests.integration_tests.fidelity import (
-    CONVERSATIONS,
-    MAX_TOKENS,
-    PROMPTS,
-    as_langchain,
-    content,
-)
+from tests.integration_tests import fidelity
 
 pytestmark = pytest.mark.smollm2
 
+GREEDY = {"temperature": 0, "max_tokens": fidelity.MAX_TOKENS, "cache_prompt": False}
+"""Both sides: greedy, each request evaluated from an empty cache."""
+
 
 def _server_chat(server: LlamaServer, messages: list[dict[str, str]], *, stream: bool) -> str:
-    body: dict[str, Any] = {
-        "messages": messages,
-        "temperature": 0,
-        "max_tokens": MAX_TOKENS,
-        "cache_prompt": False,
-        "stream": stream,
-    }
+    body: dict[str, Any] = {"messages": messages, **GREEDY, "stream": stream}
     url = f"{server.base_url}/v1/chat/completions"
     if not stream:
         response = httpx.post(url, json=body, timeout=120)
@@ -51,20 +42,19 @@ def _server_chat(server: LlamaServer, messages: list[dict[str, str]], *, stream:
     return text
 
 
-@pytest.mark.parametrize("name", list(CONVERSATIONS))
-def test_chat_equals_the_servers_own_chat_endpoint(smollm2_server: LlamaServer, name: str) -> None:
-    messages = CONVERSATIONS[name]
-    chat = ChatLlamafile(
-        base_url=smollm2_server.base_url, temperature=0, max_tokens=MAX_TOKENS, cache_prompt=False
-    )
+@fidelity.by_conversation
+def test_chat_equals_the_servers_own_chat_endpoint(
+    smollm2_server: LlamaServer, messages: list[dict[str, str]]
+) -> None:
+    chat = ChatLlamafile(base_url=smollm2_server.base_url, **GREEDY)
     expected = _server_chat(smollm2_server, messages, stream=True)
-    assert content(chat.invoke(as_langchain(messages))) == expected
-    assert "".join(content(c) for c in chat.stream(as_langchain(messages))) == expected
+    assert fidelity.invoked(chat, messages) == expected
+    assert fidelity.streamed(chat, messages) == expected
 
 
-@pytest.mark.parametrize("name", list(CONVERSATIONS))
+@fidelity.by_conversation
 def test_chat_without_streaming_equals_the_servers_reply(
-    smollm2_server: LlamaServer, name: str
+    smollm2_server: LlamaServer, messages: list[dict[str, str]]
 ) -> None:
     """`streaming=False` sends one plain request and gets the server's non-streamed reply.
 
@@ -72,26 +62,21 @@ def test_chat_without_streaming_equals_the_servers_reply(
     half, its streamed reply drops the whole last token, its non-streamed reply only the
     partial character. Each of our modes answers as the server's same mode does.
     """
-    messages = CONVERSATIONS[name]
-    chat = ChatLlamafile(
-        base_url=smollm2_server.base_url,
-        temperature=0,
-        max_tokens=MAX_TOKENS,
-        cache_prompt=False,
-        streaming=False,
-    )
-    reply = chat.invoke(as_langchain(messages))
-    assert content(reply) == _server_chat(smollm2_server, messages, stream=False)
+    chat = ChatLlamafile(base_url=smollm2_server.base_url, streaming=False, **GREEDY)
+    assert fidelity.invoked(chat, messages) == _server_chat(smollm2_server, messages, stream=False)
 
 
-@pytest.mark.parametrize("prompt", PROMPTS)
+@fidelity.by_prompt
 def test_llm_equals_completion(smollm2_server: LlamaServer, prompt: str) -> None:
-    llm = Llamafile(
-        base_url=smollm2_server.base_url, temperature=0, max_tokens=MAX_TOKENS, cache_prompt=False
-    )
+    llm = Llamafile(base_url=smollm2_server.base_url, **GREEDY)
     response = httpx.post(
         f"{smollm2_server.base_url}/completion",
-        json={"prompt": prompt, "temperature": 0, "n_predict": MAX_TOKENS, "cache_prompt": False},
+        json={
+            "prompt": prompt,
+            "temperature": 0,
+            "n_predict": fidelity.MAX_TOKENS,
+            "cache_prompt": False,
+        },
         timeout=120,
     )
     response.raise_for_status()

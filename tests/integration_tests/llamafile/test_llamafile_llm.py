@@ -13,6 +13,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_localkit._core.errors import ContextOverflowError
 from langchain_localkit.llms.llamafile import Llamafile
 from langchain_localkit.testing.llama_server import LlamaServer
+from tests.integration_tests._concurrency import read_then_close
 from tests.models import tiny_path
 
 
@@ -137,13 +138,7 @@ def test_gemma_completes(gemma_server: LlamaServer) -> None:
 async def test_stopping_an_async_stream_stops_the_server(gemma_server: LlamaServer) -> None:
     """Breaking out of `astream` closes the connection, so the one slot is free at once."""
     llm = Llamafile(base_url=gemma_server.base_url, temperature=0.8, max_tokens=400)
-    stream = llm.astream("Write a long story about the sea.")
-    n = 0
-    async for _ in stream:
-        n += 1
-        if n == 3:
-            break
-    await stream.aclose()
+    await read_then_close(llm.astream("Write a long story about the sea."))
     started = time.monotonic()
     # with one slot, this would wait for the ~400 tokens (about 10 s) if generation went on
     await asyncio.wait_for(llm.ainvoke("Hello", max_tokens=2), timeout=5)

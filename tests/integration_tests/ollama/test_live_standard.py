@@ -21,28 +21,18 @@ pytestmark = pytest.mark.skipif(_live.skip_reason() is not None, reason=str(_liv
 
 
 class TestChatOllamaLive(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatOllama]:
-        return ChatOllama
+    chat_model_class = ChatOllama
+    has_tool_choice = False
+    supports_json_mode = True
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": _live.MODEL or "", "base_url": _live.base_url(), "temperature": 0}
 
-    @property
-    def has_tool_choice(self) -> bool:
-        return False
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
 
 @pytest.mark.skipif(not _live.EMBED_MODEL, reason="OLLAMA_TEST_EMBED_MODEL is not set")
 class TestOllamaEmbeddingsLive(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[OllamaEmbeddings]:
-        return OllamaEmbeddings
+    embeddings_class = OllamaEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:

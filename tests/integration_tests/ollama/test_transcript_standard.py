@@ -22,18 +22,14 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests, Embeddi
 from langchain_localkit.chat_models.ollama import ChatOllama
 from langchain_localkit.embeddings.ollama import OllamaEmbeddings
 from langchain_localkit.testing.ollama_server import OllamaTranscriptServer
+from tests.integration_tests._standard import TOOL_CALLING, KnownFailures, xfail
 
 _server: OllamaTranscriptServer | None = None
 
-MODEL_DECIDES = pytest.mark.xfail(
-    reason="the transcript server replays scripted answers and never decides to call a tool "
+MODEL_DECIDES = (
+    "the transcript server replays scripted answers and never decides to call a tool "
     "by itself; tool calls on the wire are tested with scripted replies in "
-    "tests/unit_tests/ollama, and by this test on a live Ollama (test_live_standard.py)",
-    strict=True,
-)
-
-BOTH_OUTPUT_VERSIONS = pytest.mark.parametrize(
-    "model", [{}, {"output_version": "v1"}], indirect=True
+    "tests/unit_tests/ollama, and by this test on a live Ollama (test_live_standard.py)"
 )
 
 
@@ -51,50 +47,26 @@ def _url() -> str:
     return _server.url
 
 
-class TestChatOllamaTranscript(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatOllama]:
-        return ChatOllama
+class TestChatOllamaTranscript(KnownFailures, ChatModelIntegrationTests):
+    chat_model_class = ChatOllama
+    has_tool_choice = False
+    xfails = xfail(
+        MODEL_DECIDES,
+        *TOOL_CALLING,
+        "test_bind_runnables_as_tools",
+        "test_tool_calling_with_no_arguments",
+        "test_agent_loop",
+        "test_unicode_tool_call_integration",
+        strict=True,
+    )
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": "llama3.1:8b", "base_url": _url(), "temperature": 0}
 
-    @property
-    def has_tool_choice(self) -> bool:
-        return False
-
-    @MODEL_DECIDES
-    @BOTH_OUTPUT_VERSIONS
-    def test_tool_calling(self, model: Any) -> None:
-        super().test_tool_calling(model)
-
-    @MODEL_DECIDES
-    async def test_tool_calling_async(self, model: Any) -> None:
-        await super().test_tool_calling_async(model)
-
-    @MODEL_DECIDES
-    def test_bind_runnables_as_tools(self, model: Any) -> None:
-        super().test_bind_runnables_as_tools(model)
-
-    @MODEL_DECIDES
-    def test_tool_calling_with_no_arguments(self, model: Any) -> None:
-        super().test_tool_calling_with_no_arguments(model)
-
-    @MODEL_DECIDES
-    @BOTH_OUTPUT_VERSIONS
-    def test_agent_loop(self, model: Any) -> None:
-        super().test_agent_loop(model)
-
-    @MODEL_DECIDES
-    def test_unicode_tool_call_integration(self, model: Any) -> None:
-        super().test_unicode_tool_call_integration(model)
-
 
 class TestOllamaEmbeddingsTranscript(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[OllamaEmbeddings]:
-        return OllamaEmbeddings
+    embeddings_class = OllamaEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:

@@ -39,33 +39,43 @@ INSTRUCT_MARKDOWN = (
 )
 
 
-def test_gemma_reply_with_labels_and_answers() -> None:
-    assert parse_questions(GEMMA_SELECTOR_0) == [
-        "What is the fastest person ever to finish a 5k race?",
-        "What is the fastest person ever to have an average speed of over 40 mph?",
-    ]
-
-
-def test_gemma_reply_with_markup_keeps_only_questions() -> None:
-    assert parse_questions(GEMMA_SELECTOR_2) == [
-        "What is the world's biggest dog?",
-        "Do you ever hear of a new doctor?",
-    ]
-
-
-def test_gemma_chat_reply_with_foreign_tokens() -> None:
-    assert parse_questions(GEMMA_CHAT_1) == [
-        "What is your favorite TV show?",
-        "Who was the NFL team that won Super Bowl LI in 2017?",
-    ]
-
-
-def test_instruct_markdown_list() -> None:
-    assert parse_questions(INSTRUCT_MARKDOWN) == [
-        "Which team won Super Bowl XXIX?",
-        "When was Justin Bieber born?",
-        "Who won the Super Bowl in 1994?",
-    ]
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        pytest.param(
+            GEMMA_SELECTOR_0,
+            [
+                "What is the fastest person ever to finish a 5k race?",
+                "What is the fastest person ever to have an average speed of over 40 mph?",
+            ],
+            id="gemma_reply_with_labels_and_answers",
+        ),
+        pytest.param(
+            GEMMA_SELECTOR_2,
+            ["What is the world's biggest dog?", "Do you ever hear of a new doctor?"],
+            id="gemma_reply_with_markup_keeps_only_questions",
+        ),
+        pytest.param(
+            GEMMA_CHAT_1,
+            [
+                "What is your favorite TV show?",
+                "Who was the NFL team that won Super Bowl LI in 2017?",
+            ],
+            id="gemma_chat_reply_with_foreign_tokens",
+        ),
+        pytest.param(
+            INSTRUCT_MARKDOWN,
+            [
+                "Which team won Super Bowl XXIX?",
+                "When was Justin Bieber born?",
+                "Who won the Super Bowl in 1994?",
+            ],
+            id="instruct_markdown_list",
+        ),
+    ],
+)
+def test_model_replies(reply: str, expected: list[str]) -> None:
+    assert parse_questions(reply) == expected
 
 
 def test_several_questions_on_one_line_and_duplicates() -> None:

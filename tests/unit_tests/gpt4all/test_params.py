@@ -21,22 +21,11 @@ pytest.importorskip("gpt4all")
 
 
 def test_community_parameters_are_accepted_with_their_meaning() -> None:
-    llm = GPT4All(
-        model=str(tiny_path()),
-        n_threads=2,
-        max_tokens=7,
-        temp=0.0,
-        top_k=1,
-        top_p=0.5,
-        repeat_penalty=1.1,
-        repeat_last_n=32,
-        n_batch=16,
-        device="cpu",
-        streaming=True,
-    )
+    sampling = {"max_tokens": 7, "temp": 0.0, "top_k": 1, "top_p": 0.5, "repeat_penalty": 1.1}
+    sampling |= {"repeat_last_n": 32, "n_batch": 16}
+    llm = GPT4All(model=str(tiny_path()), n_threads=2, device="cpu", streaming=True, **sampling)
     params = llm._sampling(["\n"], {})
-    assert (params.max_tokens, params.temp, params.top_k, params.top_p) == (7, 0.0, 1, 0.5)
-    assert (params.repeat_penalty, params.repeat_last_n, params.n_batch) == (1.1, 32, 16)
+    assert {name: getattr(params, name) for name in sampling} == sampling
     assert params.stop == ("\n",)
     assert llm.allow_download is False
     assert llm.engine.options.n_threads == 2 and llm.engine.options.allow_download is False
@@ -65,12 +54,12 @@ def test_model_may_be_a_name_inside_model_path() -> None:
     assert Path(llm.model) == path.resolve()
 
 
-def test_bad_files_fail_with_typed_errors(tmp_path: Path, gemma: Path) -> None:
+def test_bad_files_fail_with_typed_errors(tmp_path: Path, gemma_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="nothing is downloaded"):
         GPT4All(model=str(tmp_path / "missing.gguf"))
     with pytest.raises(ModelIsDirectoryError):
         ChatGPT4All(model=str(tmp_path))
-    llm = GPT4All(model=str(gemma))  # the header is read on first use, like every face's
+    llm = GPT4All(model=str(gemma_path))  # the header is read on first use, like every face's
     with pytest.raises(UnsupportedArchitectureError, match=r"'gemma3'.*LlamaCpp") as info:
         llm.invoke("hi")
     assert info.value.architecture == "gemma3"
@@ -82,13 +71,3 @@ def test_bad_files_fail_with_typed_errors(tmp_path: Path, gemma: Path) -> None:
 def test_known_architectures_are_gpt4all_2_8_2s() -> None:
     assert {"llama", "qwen2", "gemma", "gemma2", "phi3"} <= ARCHITECTURES
     assert "gemma3" not in ARCHITECTURES
-
-
-@pytest.fixture
-def gemma() -> Path:
-    from tests.models import gemma_path
-
-    try:
-        return gemma_path()
-    except ImportError as e:
-        pytest.skip(f"Gemma 3 270M is not installed: {e}")

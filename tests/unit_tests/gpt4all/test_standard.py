@@ -9,23 +9,14 @@ from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_localkit.chat_models.gpt4all import ChatGPT4All
 from tests.models import tiny_path
+from tests.standard import LocalChatFeatures
 
 pytest.importorskip("gpt4all")
 
 
-class TestChatGPT4AllUnit(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[ChatGPT4All]:
-        return ChatGPT4All
+class TestChatGPT4AllUnit(LocalChatFeatures, ChatModelUnitTests):
+    chat_model_class = ChatGPT4All
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": str(tiny_path())}
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
