@@ -82,12 +82,13 @@ def llm_stream_scenario(
     base_url: str, model_name: str, *, tokens: int, rounds: int
 ) -> ScenarioResult:
     """Llamafile.stream vs the raw SSE client (and community Llamafile, if installed)."""
+    from langchain_localkit._faces.llm import TextCall
     from langchain_localkit.llms.llamafile import Llamafile
 
     counters = Counters(base_url)
     body = {"prompt": PROMPT, "n_predict": tokens, **SAMPLING}
     ours = Llamafile(base_url=base_url, max_tokens=tokens, **SAMPLING)
-    engine_body = ours._request(PROMPT, None, {})
+    engine_body = ours._request(TextCall(PROMPT, None, {}))
 
     def engine_stream() -> Iterator[str | Any]:
         # our HTTP client alone, without LangChain's per-chunk work (chunks, callbacks)
@@ -136,8 +137,9 @@ def chat_stream_scenario(
     ours = ChatLlamafile(base_url=base_url, max_tokens=tokens, **SAMPLING)
     messages = [("human", CHAT)]
     rendered = ours.render(messages)  # type: ignore[arg-type]
-    plan = ours._plan(ours._convert_input(messages).to_messages(), None, {}, ours.engine.info())
-    if ours._needs_bos_id(plan):
+    call = ours._parse_call(ours._convert_input(messages).to_messages(), None, {})
+    plan = ours._plan(call, ours.engine.info())
+    if plan.needs_bos_id:
         plan.bos_id = ours.engine.bos_token_id()
     body = {**plan.body, "prompt": plan.wire(rendered.prompt)}
     contenders = [
