@@ -128,7 +128,7 @@ class GPT4AllParams(GenerationParams):
             self._engine.unload()
 
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> GPT4AllSampling:
-        self._check_call_options(kwargs, _CALL_KWARGS)
+        self._check_call_options(kwargs)
         limit = kwargs.get("max_tokens", kwargs.get("n_predict"))
         if limit is None:
             limit = self.n_predict if self.n_predict is not None else self.max_tokens

@@ -240,7 +240,7 @@ class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
         raise TypeError("grammar must be a GBNF string or a llama_cpp.LlamaGrammar")
 
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> SamplingParams:
-        self._check_call_options(kwargs, SAMPLING_OPTIONS)
+        self._check_call_options(kwargs)
         grammar = kwargs.get("grammar", self._grammar_text())
         if grammar is not None and not isinstance(grammar, str):
             grammar = getattr(grammar, "_grammar", grammar)

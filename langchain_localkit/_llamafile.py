@@ -207,7 +207,7 @@ class LlamafileParams(LlamafileConnection, GenerationParams):
 
     def _body(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The `/completion` body of one call: the fields, overridden by call options."""
-        self._check_call_options(kwargs, _CALL_KWARGS)
+        self._check_call_options(kwargs)
         options = dict(kwargs)
         if "max_tokens" in options:
             n_predict = options.pop("max_tokens")

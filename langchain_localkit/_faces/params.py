@@ -69,14 +69,16 @@ class GenerationParams(VerboseTiming):
         """The per-call options this face takes (`invoke(..., **options)`), besides `stop`."""
         return cls._call_options | (CHAT_OPTIONS if cls._is_chat() else frozenset())
 
-    def _check_call_options(self, kwargs: Mapping[str, Any], known: frozenset[str]) -> None:
-        """Refuse options that are neither `known` nor accepted-and-ignored for community's sake.
+    def _check_call_options(self, kwargs: Mapping[str, Any]) -> None:
+        """Refuse options neither declared (`_call_options`) nor ignored for community's sake.
+
+        The chat options (`tools`, ...) are parsed out before this check.
 
         Raises:
             TypeError: With community's replacement for a removed option, or the closest name.
         """
         community = self._community_name or type(self).__name__
-        unknown = set(kwargs) - known - ignored_call_options(community)
+        unknown = set(kwargs) - self._call_options - ignored_call_options(community)
         if unknown:
             raise TypeError(
                 unknown_call_options(

@@ -145,11 +145,10 @@ class _Script:
                 self.info = item
         return out
 
-    def next(self) -> bool:
-        """Move to the next step; False when the call is over."""
+    def next(self) -> None:
+        """Move to the next step (`step` is None when the call is over)."""
         assert self.info is not None
         self.step = self.advance("".join(self.parts), self.info)
-        return self.step is not None
 
     def end(self) -> list[Event]:
         """The tool-call block, if any, then `Done` with the server's stop type."""
@@ -427,7 +426,8 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
                         yield delta
             yield Done((reader.finish(),))
             return
-        plan = self._plan(call, server or await engine.ainfo())
+        assert server is not None  # /completion is taken only where /props was read above
+        plan = self._plan(call, server)
         if plan.needs_bos_id:
             plan.bos_id = await engine.abos_token_id()
         script = _Script(plan)

@@ -65,7 +65,7 @@ class Echo(EchoParams, LocalLLM):
     _llm_type_name: ClassVar[str] = "echo"
 
     def _generation(self, call: TextCall, cancel: Event | None = None) -> Iterator[Any]:
-        self._check_call_options(call.options, self._call_options)
+        self._check_call_options(call.options)
         yield from call.prompt.split()
         yield info(completion=len(call.prompt.split()))
 
@@ -74,7 +74,7 @@ class ChatEcho(EchoParams, LocalChatModel):
     _llm_type_name: ClassVar[str] = "echo-chat"
 
     def _events(self, call: ChatCall, cancel: Event | None = None) -> Iterator[Any]:
-        self._check_call_options(call.options, self._call_options)
+        self._check_call_options(call.options)
         yield from self.script
 
 
