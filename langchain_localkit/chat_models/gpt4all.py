@@ -11,18 +11,17 @@ schema-valid output use `ChatLlamaCpp`, whose grammar constrains decoding.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from pydantic import Field
 
-from langchain_localkit._core.generation import Done, Event, GenerationInfo, Reply, TextDelta
-from langchain_localkit._core.tools import first_json_value, parse_tool_calls, schema_errors
+from langchain_localkit._core.generation import Done, Event, GenerationInfo, TextDelta
 from langchain_localkit._faces.chat import ChatCall, LocalChatModel, prompt_target
+from langchain_localkit._faces.checked import checked_events
 from langchain_localkit._gpt4all import GPT4AllParams
 from langchain_localkit.engines.gpt4all import GPT4AllSampling
 
@@ -102,62 +101,16 @@ class ChatGPT4All(GPT4AllParams, LocalChatModel):
         the problem told to the model, up to `max_retries` times.
         """
         params = self._sampling(call.stop, call.options)
-        messages = call.prompt_messages()
         if not (call.tools or call.response_format is not None):
-            for item in self._decode(messages, params, cancel):
+            for item in self._decode(call.prompt_messages(), params, cancel):
                 yield TextDelta(item) if isinstance(item, str) else Done((item,))
             return
-        infos: list[GenerationInfo] = []
-        for attempt in range(1, self.max_retries + 2):
-            parts: list[str] = []
-            for item in self._decode(messages, params, cancel):
-                if isinstance(item, str):
-                    parts.append(item)
-                else:
-                    infos.append(item)
-            reply = "".join(parts)
-            checked, problem = self._check(call, reply)
-            if problem is None or attempt > self.max_retries:
-                if problem is not None:
-                    logger.warning(
-                        "%s: no valid reply after %d attempts (%s)", self.model, attempt, problem
-                    )
-                yield checked
-                yield Done(tuple(infos), attempts=attempt, metadata={"attempts": attempt})
-                return
-            messages = [
-                *messages,
-                AIMessage(content=reply),
-                HumanMessage(content=f"That reply is not valid: {problem}. Try again."),
-            ]
-
-    def _check(self, call: ChatCall, reply: str) -> tuple[Reply, str | None]:
-        """The reply, and what is wrong with it (None when it is valid)."""
-        if call.tools:
-            text, calls, invalid = parse_tool_calls(reply, call.tools)
-            if not call.parallel:
-                calls = calls[:1]
-            schemas = {
-                t["function"]["name"]: t["function"].get("parameters") or {} for t in call.tools
-            }
-            problems = [
-                e for c in calls for e in schema_errors(c["args"], schemas[c["name"]] or {})
-            ]
-            problems += [str(c.get("error")) for c in invalid]
-            if call.choice.name and any(c["name"] != call.choice.name for c in calls):
-                problems.append(f"call the tool {call.choice.name}")
-            if call.choice.forced and not calls:
-                problems.append("no tool call in the required format")
-            checked = Reply(text if not calls else "", tuple(calls), tuple(invalid))
-            return checked, "; ".join(problems) or None
-        try:
-            value = first_json_value(reply)
-        except ValueError as e:
-            return Reply(reply), str(e)
-        errors = schema_errors(value, call.schema) if call.schema else []
-        if not isinstance(value, dict) and call.schema is None:
-            errors.append("expected a JSON object")
-        return Reply(json.dumps(value)), "; ".join(errors) or None
+        yield from checked_events(
+            call,
+            lambda messages, _: self._decode(messages, params, cancel),
+            max_retries=self.max_retries,
+            label=self.model,
+        )
 
 
 __all__ = ["ChatGPT4All"]

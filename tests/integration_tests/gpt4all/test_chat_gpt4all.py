@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel
 
 from langchain_localkit import ChatGPT4All, Timings
+from langchain_localkit._faces.checked import check_reply
 from tests.integration_tests.gpt4all._faces import greedy
 
 pytest.importorskip("gpt4all")
@@ -79,20 +80,20 @@ def test_structured_output_failure_is_reported_with_include_raw(tiny_gguf_path: 
 def test_check_accepts_a_valid_call_and_rejects_bad_arguments(tiny_gguf_path: Path) -> None:
     chat = _chat(tiny_gguf_path)
     plan = chat._parse_call([], None, {"tools": [_tool()], "tool_choice": "any"})
-    good, problem = chat._check(plan, '<tool_call>{"name": "SetAlarm", "arguments": {"hour": 7}}')
+    good, problem = check_reply(plan, '<tool_call>{"name": "SetAlarm", "arguments": {"hour": 7}}')
     assert problem is None and good.tool_calls[0]["name"] == "SetAlarm"
-    _, problem = chat._check(
+    _, problem = check_reply(
         plan, '<tool_call>{"name": "SetAlarm", "arguments": {"hour": "7"}}</tool_call>'
     )
     assert problem is not None and "expected integer" in problem
-    _, problem = chat._check(plan, "I will not call it.")
+    _, problem = check_reply(plan, "I will not call it.")
     assert problem == "no tool call in the required format"
     json_plan = chat._parse_call(
         [],
         None,
         {"response_format": {"type": "json_schema", "schema": _tool()["function"]["parameters"]}},
     )
-    value, problem = json_plan and chat._check(json_plan, 'Here: {"hour": 7} done')
+    value, problem = check_reply(json_plan, 'Here: {"hour": 7} done')
     assert problem is None and value.text == '{"hour": 7}'
 
 
