@@ -19,6 +19,9 @@ FACES: dict[str, str] = {
     "OllamaLLM": "llms.ollama",
     "ChatOllama": "chat_models.ollama",
     "OllamaEmbeddings": "embeddings.ollama",
+    "OpenAICompatible": "llms.openai_compat",
+    "ChatOpenAICompatible": "chat_models.openai_compat",
+    "OpenAICompatibleEmbeddings": "embeddings.openai_compat",
 }
 """Public class name -> its module under `langchain_localkit`."""
 
@@ -28,7 +31,7 @@ def faces(kind: str | None = None) -> dict[str, str]:
 
     Example:
         >>> sorted(faces("llms"))
-        ['GPT4All', 'LlamaCpp', 'Llamafile', 'OllamaLLM']
+        ['GPT4All', 'LlamaCpp', 'Llamafile', 'OllamaLLM', 'OpenAICompatible']
     """
     return {
         name: f"langchain_localkit.{module}"

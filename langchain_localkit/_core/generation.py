@@ -84,6 +84,13 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning (its thoughts), kept apart from the answer's text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallsText:
     """The model's tool-call block (`<tool_call>{...}</tool_call>`...), to parse and check."""
 
@@ -147,7 +154,7 @@ class Done:
         return Timings.combine([i.timings for i in self.infos])
 
 
-Event = TextDelta | ToolCallsText | ToolCallDelta | Reply | Done
+Event = TextDelta | ReasoningDelta | ToolCallsText | ToolCallDelta | Reply | Done
 """What a chat face's step logic yields, in order: text and tool-call events, then `Done`."""
 
 
@@ -156,6 +163,7 @@ __all__ = [
     "Event",
     "FinishReason",
     "GenerationInfo",
+    "ReasoningDelta",
     "Reply",
     "TextDelta",
     "ToolCallDelta",

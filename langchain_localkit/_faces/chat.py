@@ -27,6 +27,8 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_localkit._core.generation import (
     Done,
     Event,
+    GenerationInfo,
+    ReasoningDelta,
     Reply,
     TextDelta,
     ToolCallDelta,
@@ -125,6 +127,31 @@ def tool_call_chunks(calls: Iterable[Any], invalid: Iterable[Any] = ()) -> list[
         for j, c in enumerate(invalid)
     ]
     return chunks
+
+
+def reply_events(items: Iterable[Any]) -> Generator[Event, None, None]:
+    """A server's streamed reply (deltas, then its `GenerationInfo`) as events ending in `Done`."""
+    info = None
+    for item in items:
+        if isinstance(item, GenerationInfo):
+            info = item
+        else:
+            yield item
+    if info is not None:
+        yield Done((info,))
+
+
+async def areply_events(items: AsyncIterator[Any]) -> AsyncGenerator[Event, None]:
+    """The async `reply_events`."""
+    info = None
+    async with contextlib.aclosing(items) as stream:  # type: ignore[type-var]
+        async for item in stream:
+            if isinstance(item, GenerationInfo):
+                info = item
+            else:
+                yield item
+    if info is not None:
+        yield Done((info,))
 
 
 class LocalChatModel(ToolsAndStructuredOutputMixin, BaseChatModel):
@@ -289,6 +316,11 @@ class _Converter:
     def __call__(self, event: Event) -> tuple[ChatGenerationChunk, str | None]:
         if isinstance(event, TextDelta):
             return ChatGenerationChunk(message=AIMessageChunk(content=event.text)), event.text
+        if isinstance(event, ReasoningDelta):
+            kwargs = {"reasoning_content": event.text}
+            return ChatGenerationChunk(
+                message=AIMessageChunk(content="", additional_kwargs=kwargs)
+            ), None
         if isinstance(event, Done):
             return self.model._final_chunk(self.call, event, self.made_calls), None
         if isinstance(event, ToolCallsText):
@@ -316,4 +348,11 @@ class _Converter:
         return tool_call_chunks(calls, invalid)
 
 
-__all__ = ["ChatCall", "LocalChatModel", "prompt_target", "tool_call_chunks"]
+__all__ = [
+    "ChatCall",
+    "LocalChatModel",
+    "areply_events",
+    "prompt_target",
+    "reply_events",
+    "tool_call_chunks",
+]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, Field
 
 
 class LocalEmbeddings(Embeddings):
@@ -40,4 +44,47 @@ class LocalEmbeddings(Embeddings):
         return (await self._aembed([text], True))[0]
 
 
-__all__ = ["LocalEmbeddings"]
+class ServerEmbeddings(BaseModel, LocalEmbeddings):
+    """Embeddings from an HTTP server's engine: batched requests, unit-length vectors.
+
+    The face supplies `engine` (with `embed(texts, model)` and `aembed`) and may name the
+    `model` to ask for.
+    """
+
+    batch_size: int = Field(default=32, ge=1)
+    """Texts per request to `/v1/embeddings`."""
+    normalize: bool = True
+    """Scale every vector to unit length (cosine similarity becomes a dot product)."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def engine(self) -> Any:
+            """The face's HTTP engine."""
+
+    def _batches(self, texts: Sequence[str]) -> list[list[str]]:
+        return [list(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+
+    def _finish(self, vectors: list[list[float]]) -> list[list[float]]:
+        if not self.normalize:
+            return vectors
+        out = []
+        for vec in vectors:
+            norm = math.sqrt(math.fsum(x * x for x in vec))
+            out.append([x / norm for x in vec] if norm > 0 else vec)
+        return out
+
+    def _embed(self, texts: list[str], query: bool) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for batch in self._batches(texts):
+            vectors.extend(self.engine.embed(batch, getattr(self, "model", None)))
+        return self._finish(vectors)
+
+    async def _aembed(self, texts: list[str], query: bool) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for batch in self._batches(texts):
+            vectors.extend(await self.engine.aembed(batch, getattr(self, "model", None)))
+        return self._finish(vectors)
+
+
+__all__ = ["LocalEmbeddings", "ServerEmbeddings"]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +42,9 @@ from langchain_localkit._core.generation import (
     ToolCallsText,
 )
 from langchain_localkit._core.tools import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_call_schema
-from langchain_localkit._faces.chat import ChatCall, LocalChatModel
+from langchain_localkit._faces.chat import ChatCall, LocalChatModel, areply_events, reply_events
 from langchain_localkit._llamafile import LlamafileParams
-from langchain_localkit.engines.http.openai import ChatStreamReader, chat_request
+from langchain_localkit.engines.http.openai import chat_request
 from langchain_localkit.engines.llamafile import ServerInfo
 
 logger = logging.getLogger(__name__)
@@ -392,11 +391,8 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
         """
         engine = self.engine
         if self._use_chat_endpoint(call, engine.info):
-            reader = ChatStreamReader(started=time.perf_counter(), model_name=self.model)
-            with contextlib.closing(engine.stream_chat(self._chat_body(call))) as chunks:
-                for chunk in chunks:
-                    yield from reader.feed(chunk)
-            yield Done((reader.finish(),))
+            with contextlib.closing(engine.chat(self._chat_body(call), model_name=self.model)) as r:
+                yield from reply_events(r)
             return
         plan = self._plan(call, engine.info())
         if plan.needs_bos_id:
@@ -419,12 +415,8 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
         engine = self.engine
         server = await engine.ainfo() if self.endpoint != "chat" or _structured(call) else None
         if self._use_chat_endpoint(call, lambda: server):
-            reader = ChatStreamReader(started=time.perf_counter(), model_name=self.model)
-            async with contextlib.aclosing(engine.astream_chat(self._chat_body(call))) as chunks:
-                async for chunk in chunks:
-                    for delta in reader.feed(chunk):
-                        yield delta
-            yield Done((reader.finish(),))
+            async for event in areply_events(engine.achat(self._chat_body(call), self.model)):
+                yield event
             return
         assert server is not None  # /completion is taken only where /props was read above
         plan = self._plan(call, server)

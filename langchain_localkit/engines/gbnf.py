@@ -68,6 +68,17 @@ def tool_calls_gbnf(
     return f'root ::= call "{TOOL_CALL_CLOSE}"{more}\n{calls}'
 
 
+def tool_calls_reply_gbnf(
+    tools: Sequence[Mapping[str, Any]], only: str | None = None, *, parallel: bool = True
+) -> str:
+    """Grammar for a whole reply made of tool calls: `<tool_call>` and `tool_calls_gbnf`.
+
+    For a server's chat endpoint, where the reply cannot be continued from an opened tag.
+    """
+    rest = _rename_root(tool_calls_gbnf(tools, only, parallel=parallel), "calls")
+    return f'root ::= "{TOOL_CALL_OPEN}" calls\n{rest}'
+
+
 @functools.lru_cache(maxsize=64)
 def compile_grammar(gbnf: str) -> Any:
     """`gbnf` as a `llama_cpp.LlamaGrammar`, compiled once per text.
@@ -82,4 +93,10 @@ def compile_grammar(gbnf: str) -> Any:
         raise ValueError(f"Invalid GBNF grammar: {e}\n{gbnf[:500]}") from e
 
 
-__all__ = ["any_json_gbnf", "compile_grammar", "json_schema_to_gbnf", "tool_calls_gbnf"]
+__all__ = [
+    "any_json_gbnf",
+    "compile_grammar",
+    "json_schema_to_gbnf",
+    "tool_calls_gbnf",
+    "tool_calls_reply_gbnf",
+]

@@ -29,13 +29,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from typing import Any, ClassVar, Unpack
-
-import httpx
+from typing import Any, Unpack
 
 from langchain_localkit._core.errors import ServerDisconnectedError, ServerTimeoutError
 from langchain_localkit._core.generation import GenerationInfo
-from langchain_localkit.engines.base import Engine
 from langchain_localkit.engines.http.completion import (
     CompletionStreamReader,
     completion_result,
@@ -43,7 +40,6 @@ from langchain_localkit.engines.http.completion import (
     generation_from_final,
 )
 from langchain_localkit.engines.http.embeddings import embeddings_flow
-from langchain_localkit.engines.http.openai import CHAT_PATH, chat_chunks
 from langchain_localkit.engines.http.server import (
     ServerInfo,
     display_model_name,
@@ -52,10 +48,10 @@ from langchain_localkit.engines.http.server import (
 )
 from langchain_localkit.engines.http.transport import (
     Flow,
-    HttpTransport,
     ServerKind,
     TransportOptions,
 )
+from langchain_localkit.engines.openai_compat import OpenAICompatEngine
 
 DEFAULT_BASE_URL = "http://localhost:8080"
 """Where a llamafile listens by default (`./model.llamafile --server --nobrowser`)."""
@@ -68,13 +64,14 @@ START_HINT = (
 LLAMAFILE_SERVER = ServerKind("llamafile / llama.cpp server", START_HINT)
 
 
-class LlamafileEngine(Engine):
+class LlamafileEngine(OpenAICompatEngine):
     """A client of one llamafile / llama.cpp server, with pooled sync and async connections.
 
-    Construction does no I/O. Each call exists once as a sans-IO flow (see
-    `engines.http.transport`); a sync method drives it with blocking I/O, its `a` twin with
-    asyncio. Streams are closed when their consumer stops, which makes the server stop
-    generating.
+    The OpenAI-compatible engine with the llama.cpp preset (its `/v1` endpoints: `chat`,
+    `text`, `facts`), plus the server's native endpoints. Construction does no I/O. Each call
+    exists once as a sans-IO flow (see `engines.http.transport`); a sync method drives it with
+    blocking I/O, its `a` twin with asyncio. Streams are closed when their consumer stops,
+    which makes the server stop generating.
 
     Args:
         base_url: The server's address.
@@ -89,38 +86,12 @@ class LlamafileEngine(Engine):
         'http://localhost:8080'
     """
 
-    supports_grammar: ClassVar[bool] = True
-    supports_embeddings: ClassVar[bool] = True
-
     def __init__(
         self, base_url: str = DEFAULT_BASE_URL, **options: Unpack[TransportOptions]
     ) -> None:
-        self.transport = HttpTransport(base_url, LLAMAFILE_SERVER, **options)
+        super().__init__(base_url, server="llama.cpp", kind=LLAMAFILE_SERVER, **options)
         self._info: ServerInfo | None = None
         self._bos_id: int | bool | None = False  # False: not looked up yet
-
-    @property
-    def base_url(self) -> str:
-        """The server's address (without a trailing slash)."""
-        return self.transport.base_url
-
-    @property
-    def client(self) -> httpx.Client:
-        """The shared synchronous httpx client (created on first use)."""
-        return self.transport.client
-
-    @property
-    def aclient(self) -> httpx.AsyncClient:
-        """The httpx async client of the running event loop (created on first use)."""
-        return self.transport.aclient
-
-    def close(self) -> None:
-        """Close the synchronous client (async clients close with `aclose`)."""
-        self.transport.close()
-
-    async def aclose(self) -> None:
-        """Close the async client of the running loop, and the synchronous one."""
-        await self.transport.aclose()
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """One JSON request; waits while the model loads; maps errors to typed ones.
@@ -159,18 +130,23 @@ class LlamafileEngine(Engine):
         """The async `info`."""
         return await self.transport.arun(self._info_flow(refresh))
 
-    def tokenize(self, text: str, *, add_special: bool = False) -> list[int]:
+    def tokenize(
+        self, text: str, model: str | None = None, *, add_special: bool = False
+    ) -> list[int]:
         """Token ids of `text` in the server's vocabulary (`POST /tokenize`).
 
         Args:
             text: The text; special tokens written as text (e.g. `<|im_start|>`) are parsed.
+            model: Unused (the server has one model).
             add_special: Add BOS (and other special tokens) as for a prompt.
         """
-        return self.transport.run(self._tokenize_flow(text, add_special))
+        return self.transport.run(self._native_tokenize_flow(text, add_special))
 
-    async def atokenize(self, text: str, *, add_special: bool = False) -> list[int]:
+    async def atokenize(
+        self, text: str, model: str | None = None, *, add_special: bool = False
+    ) -> list[int]:
         """The async `tokenize`."""
-        return await self.transport.arun(self._tokenize_flow(text, add_special))
+        return await self.transport.arun(self._native_tokenize_flow(text, add_special))
 
     def bos_token_id(self) -> int | None:
         """The BOS token's id (from `/props` and `/tokenize`, looked up once), or None."""
@@ -222,21 +198,7 @@ class LlamafileEngine(Engine):
         """The async `complete`."""
         return await self.transport.arun(self._complete_flow(body, model_name))
 
-    def stream_chat(self, body: Mapping[str, Any]) -> Generator[dict[str, Any], None, None]:
-        """Stream `POST /v1/chat/completions`: the OpenAI-style chunks as dicts.
-
-        `engines.http.openai.ChatStreamReader` reads them.
-        """
-        for event in self.transport.stream_events(CHAT_PATH, {**body, "stream": True}):
-            yield from chat_chunks(event)
-
-    async def astream_chat(self, body: Mapping[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
-        """The async `stream_chat`."""
-        async for event in self.transport.astream_events(CHAT_PATH, {**body, "stream": True}):
-            for chunk in chat_chunks(event):
-                yield chunk
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str], model: str | None = None) -> list[list[float]]:
         """One vector per text, as the server computes it (not normalised here).
 
         Uses `POST /v1/embeddings` (one request for all texts); falls back to
@@ -245,7 +207,7 @@ class LlamafileEngine(Engine):
         """
         return self.transport.run(embeddings_flow(self.transport.fetch, texts))
 
-    async def aembed(self, texts: Sequence[str]) -> list[list[float]]:
+    async def aembed(self, texts: Sequence[str], model: str | None = None) -> list[list[float]]:
         """The async `embed`."""
         return await self.transport.arun(embeddings_flow(self.transport.fetch, texts))
 
@@ -255,14 +217,15 @@ class LlamafileEngine(Engine):
             self._info = ServerInfo.from_props(props or {})
         return self._info
 
-    def _tokenize_flow(self, text: str, add_special: bool) -> Flow[list[int]]:
+    def _native_tokenize_flow(self, text: str, add_special: bool) -> Flow[list[int]]:
         body = tokenize_request(text, add_special=add_special)
         return token_ids((yield from self.transport.fetch("POST", "/tokenize", body)))
 
     def _bos_flow(self) -> Flow[int | None]:
         if self._bos_id is False:
             info = yield from self._info_flow(False)
-            ids = (yield from self._tokenize_flow(info.bos_token, False)) if info.bos_token else []
+            bos = info.bos_token
+            ids = (yield from self._native_tokenize_flow(bos, False)) if bos else []
             self._bos_id = ids[0] if len(ids) == 1 else None
         return self._bos_id if isinstance(self._bos_id, int) else None
 

@@ -16,6 +16,9 @@ EXPECTED_ALL = [
     "ChatLlamafile",
     "ChatLlamaCpp",
     "ChatOllama",
+    "ChatOpenAICompatible",
+    "OpenAICompatible",
+    "OpenAICompatibleEmbeddings",
     "ContextOverflowError",
     "GGUFInfo",
     "InvalidModelFileError",
@@ -38,6 +41,7 @@ EXPECTED_ALL = [
     "UnsupportedArchitectureError",
     "__version__",
     "clear_model_cache",
+    "init_local_model",
     "read_gguf_info",
 ]
 
@@ -80,18 +84,26 @@ def test_importing_the_class_does_not_load_llama_cpp() -> None:
 
 
 COMMUNITY_PATHS = {
-    "langchain_localkit.llms": ["GPT4All", "LlamaCpp", "Llamafile", "OllamaLLM"],
+    "langchain_localkit.llms": [
+        "GPT4All",
+        "LlamaCpp",
+        "Llamafile",
+        "OllamaLLM",
+        "OpenAICompatible",
+    ],
     "langchain_localkit.chat_models": [
         "ChatGPT4All",
         "ChatLlamaCpp",
         "ChatLlamafile",
         "ChatOllama",
+        "ChatOpenAICompatible",
     ],
     "langchain_localkit.embeddings": [
         "GPT4AllEmbeddings",
         "LlamaCppEmbeddings",
         "LlamafileEmbeddings",
         "OllamaEmbeddings",
+        "OpenAICompatibleEmbeddings",
     ],
 }
 

@@ -30,12 +30,19 @@ def _as_vector(value: Any) -> list[float]:
     return [float(x) for x in value]
 
 
-def openai_request(texts: Sequence[str]) -> dict[str, Any]:
+def openai_request(
+    texts: Sequence[str], model: str | None = None, *, llama_cpp: bool = True
+) -> dict[str, Any]:
     """The body of `POST /v1/embeddings` (vectors as the server computes them, not normalised).
 
-    `embd_normalize` is llama.cpp's; other OpenAI-compatible servers ignore it.
+    `embd_normalize` is llama.cpp's (sent with `llama_cpp`); `model` is sent when given.
     """
-    return {"input": list(texts), "encoding_format": "float", "embd_normalize": -1}
+    body: dict[str, Any] = {"input": list(texts), "encoding_format": "float"}
+    if llama_cpp:
+        body["embd_normalize"] = -1
+    if model:
+        body["model"] = model
+    return body
 
 
 def openai_vectors(answer: Any, n: int) -> list[list[float]]:
@@ -69,13 +76,14 @@ def _use_native(error: ServerError) -> bool:
 
 
 def embeddings_flow(
-    fetch: Fetch, texts: Sequence[str], *, native_fallback: bool = True
+    fetch: Fetch, texts: Sequence[str], *, model: str | None = None, native_fallback: bool = True
 ) -> Flow[list[list[float]]]:
     """One vector per text: one `/v1/embeddings` request for all of them.
 
     Args:
         fetch: The transport's `fetch`.
         texts: The texts.
+        model: The model to ask for (OpenAI-compatible servers serving several).
         native_fallback: Where `/v1/embeddings` is missing or refused (llamafile's older
             server, or a server started with `--pooling none`), use llama.cpp's
             `POST /embedding`, one request per text.
@@ -83,7 +91,8 @@ def embeddings_flow(
     if not texts:
         return []
     try:
-        answer = yield from fetch("POST", "/v1/embeddings", openai_request(texts))
+        body = openai_request(texts, model, llama_cpp=native_fallback)
+        answer = yield from fetch("POST", "/v1/embeddings", body)
         return openai_vectors(answer, len(texts))
     except ServerError as e:
         if not (native_fallback and _use_native(e)):

@@ -1,13 +1,16 @@
 """HTTP error bodies as typed errors, for every server version's shape of them.
 
 llama.cpp answers `{"error": {"code", "message", "type", ...}}` (with `n_prompt_tokens` and
-`n_ctx` when the prompt does not fit); llamafile's older server and proxies answer other
-shapes, or plain text.
+`n_ctx` when the prompt does not fit); vLLM the same object (older versions: flat, with
+`"object": "error"`), and "This model's maximum context length is N tokens..." for a prompt
+too long; LM Studio and mlx_lm `{"error": "<text>"}`; KoboldCpp `{"detail": {"msg", "type"}}`;
+llamafile's older server and proxies other shapes, or plain text.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -19,9 +22,9 @@ from langchain_localkit._core.errors import ContextOverflowError, ServerError
 def error_message(body: Any) -> tuple[str, str | None, Mapping[str, Any]]:
     """(message, error type, the error object) from an error body of any server version."""
     if isinstance(body, Mapping):
-        err = body.get("error", body)
+        err = body.get("error", body.get("detail", body))
         if isinstance(err, Mapping):
-            message = err.get("message") or err.get("error") or err.get("status")
+            message = err.get("message") or err.get("msg") or err.get("error") or err.get("status")
             kind = err.get("type")
             return (
                 str(message or json.dumps(dict(err))),
@@ -36,6 +39,10 @@ def error_message(body: Any) -> tuple[str, str | None, Mapping[str, Any]]:
     return str(body), None, {}
 
 
+_OPENAI_OVERFLOW = re.compile(r"maximum context length is (\d+) tokens")
+_ASKED = re.compile(r"\((\d+) in the messages|requested (\d+) tokens|(\d+) input tokens")
+
+
 def raise_error_body(body: Any, status: int | None, url: str) -> NoReturn:
     """Raise the typed error an error body stands for (`status` None: reported mid-reply).
 
@@ -44,6 +51,15 @@ def raise_error_body(body: Any, status: int | None, url: str) -> NoReturn:
         ServerError: Any other error, with the server's message and a hint where one helps.
     """
     message, kind, err = error_message(body)
+    overflow = _OPENAI_OVERFLOW.search(message)
+    if overflow and status in (400, None):
+        asked = _ASKED.search(message)
+        raise ContextOverflowError(
+            int(next(g for g in asked.groups() if g)) if asked else None,
+            int(overflow.group(1)),
+            "Shorten the prompt or lower `max_tokens`, or restart the server with a longer "
+            "context (vLLM: `--max-model-len`).",
+        )
     if kind == "exceed_context_size_error" or (
         "n_prompt_tokens" in err and "n_ctx" in err and status in (400, None)
     ):

@@ -1,10 +1,12 @@
-"""The OpenAI-compatible `/v1/chat/completions` protocol, free of I/O.
+"""The OpenAI-compatible `/v1/chat/completions` and `/v1/completions` protocol, free of I/O.
 
 llama.cpp's server speaks it (rendering its own chat template; `tools` and `response_format`
-on current versions, with `timings` in its chunks), and so do LM Studio, vLLM and other
-OpenAI-compatible servers (usage in the last chunk when asked for, no `timings`).
-`chat_request` shapes a request body from options already read; `ChatStreamReader` turns the
-streamed chunks into text and tool-call deltas and one `GenerationInfo`.
+on current versions, with `timings` in its chunks), and so do LM Studio, vLLM, Ollama and other
+OpenAI-compatible servers (usage in the last chunk when asked for, no `timings`; reasoning in
+`reasoning_content` or `reasoning`). `chat_request` and `completion_request` shape request
+bodies from options already read; `ChatStreamReader` turns the streamed chunks into text,
+reasoning and tool-call deltas and one `GenerationInfo`; `TextStreamReader` does the same for
+`/v1/completions`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,19 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_localkit._core.generation import GenerationInfo, TextDelta, ToolCallDelta
+from langchain_localkit._core.generation import (
+    GenerationInfo,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+)
 from langchain_localkit._core.timings import Timings
 from langchain_localkit.engines.http.server import display_model_name
 
 CHAT_PATH = "/v1/chat/completions"
+COMPLETIONS_PATH = "/v1/completions"
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Where servers put reasoning text: llama.cpp and LM Studio, vLLM (since 0.11) and Ollama."""
 
 
 def chat_request(
@@ -33,6 +43,7 @@ def chat_request(
     response_schema: Mapping[str, Any] | None = None,
     json_object: bool = False,
     stream: bool = True,
+    stream_usage: bool = True,
 ) -> dict[str, Any]:
     """The body of `POST /v1/chat/completions`.
 
@@ -47,7 +58,8 @@ def chat_request(
         parallel_tool_calls: Allow several tool calls in one reply (with tools).
         response_schema: A JSON schema the reply must match.
         json_object: Without a schema: the reply must be a JSON object.
-        stream: Stream the reply, with usage in the last chunk.
+        stream: Stream the reply.
+        stream_usage: Ask for usage in the last streamed chunk (`stream_options`).
 
     Example:
         >>> chat_request([{"role": "user", "content": "Hi"}], max_tokens=8)["max_tokens"]
@@ -58,7 +70,7 @@ def chat_request(
         body["max_tokens"] = max_tokens
     body["messages"] = [dict(m) for m in messages]
     body["stream"] = stream
-    if stream:
+    if stream and stream_usage:
         body["stream_options"] = {"include_usage": True}
     if model:
         body["model"] = model
@@ -79,6 +91,33 @@ def chat_request(
     return body
 
 
+def completion_request(
+    prompt: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    model: str | None = None,
+    max_tokens: int | None = None,
+    stream: bool = True,
+    stream_usage: bool = True,
+) -> dict[str, Any]:
+    """The body of `POST /v1/completions` (text in, text out).
+
+    Example:
+        >>> completion_request("Once", max_tokens=4, stream=False)
+        {'max_tokens': 4, 'prompt': 'Once', 'stream': False}
+    """
+    body: dict[str, Any] = dict(params or {})
+    if max_tokens is not None and max_tokens > 0:
+        body["max_tokens"] = max_tokens
+    body["prompt"] = prompt
+    body["stream"] = stream
+    if stream and stream_usage:
+        body["stream_options"] = {"include_usage": True}
+    if model:
+        body["model"] = model
+    return body
+
+
 def chat_chunks(event: Any) -> list[dict[str, Any]]:
     """The chunks of one stream event (llama.cpp may send a list of chunks in one event)."""
     if isinstance(event, list):
@@ -92,30 +131,19 @@ def _count(value: Any, fallback: int) -> int:
     return fallback
 
 
-class ChatStreamReader:
-    """The chunks of a streamed `/v1/chat/completions`, one at a time (no I/O).
+class _StreamStats:
+    """What every OpenAI-style stream reports besides its deltas, and the `GenerationInfo`."""
 
-    `feed` turns each chunk into deltas and records the stream's `model`, `usage`,
-    llama.cpp's `timings`, the `finish_reason` and when the first delta came; `finish` turns
-    those into one `GenerationInfo`.
-
-    Args:
-        started: When the request was sent (`time.perf_counter()`).
-        model_name: The name to report; None takes the model the stream names.
-
-    Example:
-        >>> reader = ChatStreamReader(started=time.perf_counter())
-        >>> reader.feed({"model": "m.gguf", "choices": [{"delta": {"content": "Hi"}}]})
-        [TextDelta(text='Hi')]
-        >>> usage = {"prompt_tokens": 3, "completion_tokens": 1}
-        >>> reader.feed({"choices": [{"delta": {}, "finish_reason": "stop"}], "usage": usage})
-        []
-        >>> info = reader.finish()
-        >>> info.finish_reason, info.prompt_tokens, info.completion_tokens, info.model_name
-        ('stop', 3, 1, 'm.gguf')
-    """
-
-    __slots__ = ("finish_reason", "first", "model", "model_name", "started", "timings", "usage")
+    __slots__ = (
+        "deltas",
+        "finish_reason",
+        "first",
+        "model",
+        "model_name",
+        "started",
+        "timings",
+        "usage",
+    )
 
     def __init__(self, *, started: float, model_name: str | None = None) -> None:
         self.started = started
@@ -125,59 +153,50 @@ class ChatStreamReader:
         self.timings: Mapping[str, Any] = {}
         self.finish_reason: str | None = None
         self.first: float | None = None
+        self.deltas = 0
 
-    def feed(self, chunk: Mapping[str, Any]) -> list[TextDelta | ToolCallDelta]:
-        """The text and tool-call deltas of one chunk, in order (often none)."""
+    def _note(self, chunk: Mapping[str, Any]) -> None:
         if isinstance(chunk.get("model"), str):
             self.model = chunk["model"]
         if isinstance(chunk.get("usage"), Mapping):
             self.usage = chunk["usage"]
         if isinstance(chunk.get("timings"), Mapping):
             self.timings = chunk["timings"]
-        out: list[TextDelta | ToolCallDelta] = []
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, Mapping):
-                continue
-            delta = choice.get("delta") or {}
-            content = delta.get("content")
-            if isinstance(content, str) and content:
-                out.append(TextDelta(content))
-            for call in delta.get("tool_calls") or ():
-                fn = call.get("function") or {}
-                out.append(
-                    ToolCallDelta(
-                        name=fn.get("name"),
-                        args=fn.get("arguments"),
-                        id=call.get("id"),
-                        index=call.get("index"),
-                    )
-                )
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
-        if out and self.first is None:
-            self.first = time.perf_counter()
-        return out
+
+    def _produced(self, n: int) -> None:
+        if n:
+            self.deltas += n
+            if self.first is None:
+                self.first = time.perf_counter()
 
     def finish(self) -> GenerationInfo:
         """How the reply ended, from what the chunks said.
 
         `finish_reason` is "length" when the server says so and "stop" otherwise ("tool_calls"
         is kept in `extra["server_finish_reason"]`). Token counts come from `usage`, else from
-        llama.cpp's `timings` (prompt: evaluated and cached tokens). A server that reports no
-        `timings` gets the usage counts, the measured times and no rates.
+        llama.cpp's `timings` (prompt: evaluated and cached tokens), else the output counts
+        one token per streamed delta. A server that reports no `timings` gets the measured
+        times: prompt time up to the first delta, generation time after it.
         """
         first = self.first
         ttft_ms = (first - self.started) * 1e3 if first is not None else None
         total_ms = (time.perf_counter() - self.started) * 1e3
         timings = Timings.from_llama_server(self.timings, ttft_ms=ttft_ms, total_ms=total_ms)
+        fallback = timings.eval_tokens if self.timings else self.deltas
         prompt = _count(
             self.usage.get("prompt_tokens"), timings.prompt_tokens + timings.cached_tokens
         )
-        completion = _count(self.usage.get("completion_tokens"), timings.eval_tokens)
+        completion = _count(self.usage.get("completion_tokens"), fallback)
         if not self.timings:
+            details = self.usage.get("prompt_tokens_details")
+            cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+            cached_tokens = _count(cached, 0)
             timings = Timings(
-                prompt_tokens=prompt,
+                prompt_tokens=max(prompt - cached_tokens, 0),
+                prompt_ms=ttft_ms or 0.0,
                 eval_tokens=completion,
+                eval_ms=total_ms - (ttft_ms or 0.0),
+                cached_tokens=cached_tokens,
                 ttft_ms=ttft_ms,
                 total_ms=total_ms,
                 source="measured",
@@ -194,4 +213,114 @@ class ChatStreamReader:
         )
 
 
-__all__ = ["CHAT_PATH", "ChatStreamReader", "chat_chunks", "chat_request"]
+class ChatStreamReader(_StreamStats):
+    """The chunks of a streamed `/v1/chat/completions`, one at a time (no I/O).
+
+    `feed` turns each chunk into deltas and records the stream's `model`, `usage`,
+    llama.cpp's `timings`, the `finish_reason` and when the first delta came; `finish` turns
+    those into one `GenerationInfo`.
+
+    Args:
+        started: When the request was sent (`time.perf_counter()`).
+        model_name: The name to report; None takes the model the stream names.
+        reasoning_fields: The delta fields that carry reasoning text, in the order read.
+
+    Example:
+        >>> reader = ChatStreamReader(started=time.perf_counter())
+        >>> reader.feed({"model": "m.gguf", "choices": [{"delta": {"content": "Hi"}}]})
+        [TextDelta(text='Hi')]
+        >>> reader.feed({"choices": [{"delta": {"reasoning": "Hmm"}}]})
+        [ReasoningDelta(text='Hmm')]
+        >>> usage = {"prompt_tokens": 3, "completion_tokens": 2}
+        >>> reader.feed({"choices": [{"delta": {}, "finish_reason": "stop"}], "usage": usage})
+        []
+        >>> info = reader.finish()
+        >>> info.finish_reason, info.prompt_tokens, info.completion_tokens, info.model_name
+        ('stop', 3, 2, 'm.gguf')
+    """
+
+    __slots__ = ("reasoning_fields",)
+
+    def __init__(
+        self,
+        *,
+        started: float,
+        model_name: str | None = None,
+        reasoning_fields: Sequence[str] = REASONING_FIELDS,
+    ) -> None:
+        super().__init__(started=started, model_name=model_name)
+        self.reasoning_fields = tuple(reasoning_fields)
+
+    def feed(self, chunk: Mapping[str, Any]) -> list[TextDelta | ReasoningDelta | ToolCallDelta]:
+        """The reasoning, text and tool-call deltas of one chunk, in order (often none)."""
+        self._note(chunk)
+        out: list[TextDelta | ReasoningDelta | ToolCallDelta] = []
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, Mapping):
+                continue
+            delta = choice.get("delta") or choice.get("message") or {}
+            for name in self.reasoning_fields:
+                thought = delta.get(name)
+                if isinstance(thought, str) and thought:
+                    out.append(ReasoningDelta(thought))
+                    break
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                out.append(TextDelta(content))
+            for call in delta.get("tool_calls") or ():
+                fn = call.get("function") or {}
+                out.append(
+                    ToolCallDelta(
+                        name=fn.get("name"),
+                        args=fn.get("arguments"),
+                        id=call.get("id"),
+                        index=call.get("index"),
+                    )
+                )
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        self._produced(len(out))
+        return out
+
+
+class TextStreamReader(_StreamStats):
+    """The chunks of a streamed `/v1/completions`, one at a time (no I/O).
+
+    Example:
+        >>> reader = TextStreamReader(started=time.perf_counter())
+        >>> reader.feed({"choices": [{"text": "Once", "finish_reason": None}]})
+        ['Once']
+        >>> reader.feed({"choices": [{"text": "", "finish_reason": "length"}]})
+        []
+        >>> reader.finish().finish_reason
+        'length'
+    """
+
+    __slots__ = ()
+
+    def feed(self, chunk: Mapping[str, Any]) -> list[str]:
+        """The text pieces of one chunk (often one, sometimes none)."""
+        self._note(chunk)
+        out: list[str] = []
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, Mapping):
+                continue
+            text = choice.get("text")
+            if isinstance(text, str) and text:
+                out.append(text)
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        self._produced(len(out))
+        return out
+
+
+__all__ = [
+    "CHAT_PATH",
+    "COMPLETIONS_PATH",
+    "REASONING_FIELDS",
+    "ChatStreamReader",
+    "TextStreamReader",
+    "chat_chunks",
+    "chat_request",
+    "completion_request",
+]

@@ -196,7 +196,9 @@ def test_vllm_like_stream_without_timings() -> None:
     assert info.model_name == "Qwen/Qwen2.5-0.5B-Instruct"
     t = info.timings
     assert (t.prompt_tokens, t.eval_tokens, t.source) == (12, 3, "measured")
-    assert t.eval_tokens_per_second is None  # no server figures: no made-up rates
+    # no server figures: the client's clock, prompt time up to the first delta, eval after it
+    assert t.ttft_ms is not None and t.total_ms is not None
+    assert t.prompt_ms == t.ttft_ms and t.eval_ms == t.total_ms - t.ttft_ms
 
 
 def test_the_given_model_name_wins() -> None:
