@@ -85,6 +85,7 @@ if TYPE_CHECKING:
     from langchain_localkit.llms.llamacpp import LlamaCpp as LlamaCpp
     from langchain_localkit.llms.llamafile import Llamafile as Llamafile
     from langchain_localkit.llms.ollama import OllamaLLM as OllamaLLM
+    from langchain_localkit.providers import init_local_model as init_local_model
 
 try:
     __version__ = metadata.version("langchain-localkit")
@@ -101,6 +102,7 @@ _LAZY: dict[str, str] = {
     "GGUFInfo": "langchain_localkit._core.gguf",
     "read_gguf_info": "langchain_localkit._core.gguf",
     "clear_model_cache": "langchain_localkit.engines.llamacpp",
+    "init_local_model": "langchain_localkit.providers",
     "ContextOverflowError": _ERRORS,
     "InvalidModelFileError": _ERRORS,
     "LocalKitError": _ERRORS,
