@@ -42,12 +42,10 @@ Example:
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable, Mapping
-from http.server import ThreadingHTTPServer
 from typing import Any, Self
 
-from langchain_localkit.testing.loopback import HOST, LoopbackServer
+from langchain_localkit.testing.loopback import HOST, ScriptedServer
 from langchain_localkit.testing.ollama_routes import make_handler
 from langchain_localkit.testing.ollama_transcript import (
     DEFAULT_ANSWER,
@@ -66,7 +64,7 @@ from langchain_localkit.testing.ollama_transcript import (
 )
 
 
-class OllamaTranscriptServer(LoopbackServer):
+class OllamaTranscriptServer(ScriptedServer[Reply]):
     """A loopback HTTP server that answers like Ollama (see the module docstring).
 
     Args:
@@ -93,24 +91,14 @@ class OllamaTranscriptServer(LoopbackServer):
         self.models: list[str] = [full_name(m) for m in models]
         self.pullable = None if pullable is None else {full_name(m) for m in pullable}
         self.embedding_dim = embedding_dim
-        self.requests: list[Request] = []
         self.loaded: dict[str, int] = {}
-        self._replies: list[tuple[str | None, str | None, Reply]] = []
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), make_handler(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(make_handler, host, port)
+        self.requests: list[Request] = []
 
     @property
     def model(self) -> str:
         """The first model (the one tests use by default)."""
         return self.models[0]
-
-    @property
-    def url(self) -> str:
-        """The base URL, e.g. `http://127.0.0.1:40123`."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def reply(
         self, *replies: Reply | str, model: str | None = None, path: str | None = None
@@ -128,44 +116,8 @@ class OllamaTranscriptServer(LoopbackServer):
         if path is not None and path not in MODEL_PATHS:
             raise ValueError(f"replies are for {' or '.join(MODEL_PATHS)}, not {path!r}")
         name = full_name(model) if model is not None else None
-        with self._lock:
-            self._replies.extend(
-                (name, path, Reply(text=r) if isinstance(r, str) else r) for r in replies
-            )
+        self._queue(name, path, (Reply(text=r) if isinstance(r, str) else r for r in replies))
         return self
-
-    def pending(self) -> int:
-        """How many queued replies have not been used yet."""
-        with self._lock:
-            return len(self._replies)
-
-    def requests_to(self, path: str) -> list[Request]:
-        """Every request to `path` (e.g. `"/api/chat"`), in order."""
-        return [request for request in self.requests if request.path == path]
-
-    def last(self, path: str) -> Request:
-        """The last request to `path` (e.g. `"/api/chat"`)."""
-        for request in reversed(self.requests):
-            if request.path == path:
-                return request
-        raise LookupError(f"no request to {path} yet")
-
-    def start(self) -> Self:
-        """Serve in a background thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, args=(0.05,), daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
 
     def next_reply(self, body: Mapping[str, Any], path: str) -> Reply:
         """The answer to a generate/chat request: the first queued reply for its model and path.
@@ -173,12 +125,9 @@ class OllamaTranscriptServer(LoopbackServer):
         Without one, the default: a small instance of a `format` JSON schema, a JSON object for
         `format: "json"`, else `DEFAULT_ANSWER`.
         """
-        name = full_name(str(body.get("model") or ""))
-        with self._lock:
-            for i, (model, only, reply) in enumerate(self._replies):
-                if model in (None, name) and only in (None, path):
-                    del self._replies[i]
-                    return reply
+        queued = self._take(full_name(str(body.get("model") or "")), path)
+        if queued is not None:
+            return queued
         fmt = body.get("format")
         if isinstance(fmt, dict):
             return Reply(text=json.dumps(example_of(fmt)))

@@ -47,12 +47,10 @@ Example:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
-from http.server import ThreadingHTTPServer
 from typing import Self
 
-from langchain_localkit.testing.loopback import HOST, LoopbackServer
+from langchain_localkit.testing.loopback import HOST, ScriptedServer
 from langchain_localkit.testing.ollama_transcript import embedding
 from langchain_localkit.testing.openai_routes import make_handler
 from langchain_localkit.testing.openai_transcript import (
@@ -70,7 +68,7 @@ REPLY_PATHS = ("/v1/chat/completions", "/v1/completions")
 """The endpoints whose answers are scripted `Reply`s."""
 
 
-class OpenAICompatServer(LoopbackServer):
+class OpenAICompatServer(ScriptedServer[Reply]):
     """A loopback HTTP server that answers like vLLM or LM Studio (see the module docstring).
 
     Args:
@@ -109,24 +107,14 @@ class OpenAICompatServer(LoopbackServer):
         self.max_model_len = max_model_len
         self.embedding_dim = embedding_dim
         self.reasoning_field = reasoning_field or REASONING_FIELD[flavor]
-        self.requests: list[Request] = []
         self.loaded: set[str] = set()
-        self._replies: list[tuple[str | None, str | None, Reply]] = []
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), make_handler(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(make_handler, host, port)
+        self.requests: list[Request] = []
 
     @property
     def model(self) -> str:
         """The first model (the one tests use by default)."""
         return self.models[0]
-
-    @property
-    def url(self) -> str:
-        """The root URL, e.g. `http://127.0.0.1:40123`."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     @property
     def base_url(self) -> str:
@@ -148,53 +136,12 @@ class OpenAICompatServer(LoopbackServer):
         """
         if path is not None and path not in REPLY_PATHS:
             raise ValueError(f"replies are for {' or '.join(REPLY_PATHS)}, not {path!r}")
-        with self._lock:
-            self._replies.extend(
-                (model, path, Reply(text=r) if isinstance(r, str) else r) for r in replies
-            )
+        self._queue(model, path, (Reply(text=r) if isinstance(r, str) else r for r in replies))
         return self
-
-    def pending(self) -> int:
-        """How many queued replies have not been used yet."""
-        with self._lock:
-            return len(self._replies)
-
-    def requests_to(self, path: str) -> list[Request]:
-        """Every request to `path` (e.g. `"/v1/chat/completions"`), in order."""
-        return [request for request in self.requests if request.path == path]
-
-    def last(self, path: str) -> Request:
-        """The last request to `path`."""
-        for request in reversed(self.requests):
-            if request.path == path:
-                return request
-        raise LookupError(f"no request to {path} yet")
-
-    def start(self) -> Self:
-        """Serve in a background thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, args=(0.05,), daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
 
     def next_reply(self, path: str, model: str) -> Reply:
         """The first queued reply for this model and path, else `Reply()` (the default answer)."""
-        with self._lock:
-            for i, (only_model, only_path, reply) in enumerate(self._replies):
-                if only_model in (None, model) and only_path in (None, path):
-                    del self._replies[i]
-                    return reply
-        return Reply()
+        return self._take(model, path) or Reply()
 
     def embed(self, text: str) -> list[float]:
         """The stand-in's embedding: hashed words, L2-normalised (texts sharing words are close)."""
