@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    model_validator,
-)
+from pydantic import AliasChoices, Field, PrivateAttr, model_validator
 
-from langchain_localkit._core.langchain import merge_stop, migrate_callback_manager
-from langchain_localkit._faces.params import GenerationParams
+from langchain_localkit._core.langchain import merge_stop
+from langchain_localkit._faces.params import GenerationParams, HttpConnection
 from langchain_localkit.engines.llamafile import DEFAULT_BASE_URL, LlamafileEngine
 
 # Fields of `/completion` a call may set (llama.cpp's names), besides `max_tokens`/`stop`.
@@ -68,63 +60,20 @@ _SERVER_KWARGS = frozenset(
 _CALL_KWARGS = _SERVER_KWARGS | {"max_tokens"}
 
 
-class LlamafileConnection(BaseModel):
+class LlamafileConnection(HttpConnection):
     """Where the server is and how to talk to it (every llamafile face has these)."""
-
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
     base_url: str = DEFAULT_BASE_URL
     """The server's address (`./model.llamafile --server --nobrowser` listens on port 8080)."""
-    request_timeout: float | None = Field(
-        default=600.0, validation_alias=AliasChoices("request_timeout", "timeout")
-    )
-    """Seconds to wait for an answer, or for the next token of a streamed answer; None waits
-    forever. (`timeout=` is accepted too.)"""
-    connect_timeout: float = Field(default=5.0, gt=0)
-    """Seconds to wait for the connection; nothing listening fails at once."""
-    load_timeout: float = Field(default=120.0, ge=0)
-    """Seconds to wait for a server that is still loading its model (HTTP 503)."""
-    api_key: SecretStr | None = None
-    """The server's API key (`--api-key`), sent as a bearer token. llamafile needs none."""
-    headers: dict[str, str] | None = None
-    """More HTTP headers for every request."""
-    client_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """More arguments for the httpx clients (e.g. `transport=`, `verify=`)."""
-    async_client_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Arguments for the async httpx client only."""
 
     _engine: LlamafileEngine | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _accept_callback_manager(cls, values: Any) -> Any:
-        return migrate_callback_manager(values)
 
     @property
     def engine(self) -> LlamafileEngine:
         """The HTTP engine (made on first use; its connections are pooled and reused)."""
         if self._engine is None:
-            self._engine = LlamafileEngine(
-                self.base_url,
-                timeout=self.request_timeout,
-                connect_timeout=self.connect_timeout,
-                load_timeout=self.load_timeout,
-                api_key=self.api_key.get_secret_value() if self.api_key else None,
-                headers=self.headers,
-                client_kwargs=self.client_kwargs,
-                async_client_kwargs=self.async_client_kwargs,
-            )
+            self._engine = LlamafileEngine(self.base_url, **self.transport_options())
         return self._engine
-
-    def close(self) -> None:
-        """Close the pooled connections (they reopen on the next call)."""
-        if self._engine is not None:
-            self._engine.close()
-
-    async def aclose(self) -> None:
-        """Close the pooled connections of the running event loop and the sync ones."""
-        if self._engine is not None:
-            await self._engine.aclose()
 
 
 class LlamafileParams(LlamafileConnection, GenerationParams):

@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    model_validator,
-)
+from pydantic import AliasChoices, Field, PrivateAttr, model_validator
 
-from langchain_localkit._core.langchain import merge_stop, migrate_callback_manager
-from langchain_localkit._faces.params import GenerationParams
+from langchain_localkit._core.langchain import merge_stop
+from langchain_localkit._faces.params import GenerationParams, HttpConnection
 from langchain_localkit.engines.http.servers import LLAMA_CPP_EXTRAS, PRESETS, ServerPreset, preset
 from langchain_localkit.engines.openai_compat import OpenAICompatEngine, ServerFacts
 
@@ -62,10 +54,8 @@ def put(body: dict[str, Any], path: str, value: Any) -> None:
     body[leaf] = value
 
 
-class OpenAICompatConnection(BaseModel):
+class OpenAICompatConnection(HttpConnection):
     """Where the server is, what kind it is, and how to talk to it (every face has these)."""
-
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
     base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("base_url", "openai_api_base", "api_base")
@@ -82,35 +72,8 @@ class OpenAICompatConnection(BaseModel):
     model: str | None = Field(default=None, validation_alias=AliasChoices("model", "model_name"))
     """The model to ask for. None: the server's first model in `GET /v1/models` (servers that
     serve one model ignore the name)."""
-    request_timeout: float | None = Field(
-        default=600.0, validation_alias=AliasChoices("request_timeout", "timeout")
-    )
-    """Seconds to wait for an answer, or for the next chunk of a streamed answer; None waits
-    forever. (`timeout=` is accepted too.)"""
-    connect_timeout: float = Field(default=5.0, gt=0)
-    """Seconds to wait for the connection; nothing listening fails at once."""
-    load_timeout: float = Field(default=120.0, ge=0)
-    """Seconds to wait for a server that is still loading its model (HTTP 503)."""
-    api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_key", "openai_api_key")
-    )
-    """The server's API key (vLLM's `--api-key`, llama-server's `--api-key`), sent as a bearer
-    token. Never read from `OPENAI_API_KEY`: a local server must not receive your OpenAI key."""
-    headers: dict[str, str] | None = Field(
-        default=None, validation_alias=AliasChoices("headers", "default_headers")
-    )
-    """More HTTP headers for every request."""
-    client_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """More arguments for the httpx clients (e.g. `transport=`, `verify=`)."""
-    async_client_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Arguments for the async httpx client only."""
 
     _engine: OpenAICompatEngine | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _accept_callback_manager(cls, values: Any) -> Any:
-        return migrate_callback_manager(values)
 
     @model_validator(mode="after")
     def _check_connection(self) -> Self:
@@ -136,13 +99,7 @@ class OpenAICompatConnection(BaseModel):
                 self.base_url or PRESETS["generic"].default_url,
                 server=self.server,
                 server_options=self.server_options,
-                timeout=self.request_timeout,
-                connect_timeout=self.connect_timeout,
-                load_timeout=self.load_timeout,
-                api_key=self.api_key.get_secret_value() if self.api_key else None,
-                headers=self.headers,
-                client_kwargs=self.client_kwargs,
-                async_client_kwargs=self.async_client_kwargs,
+                **self.transport_options(),
             )
         return self._engine
 
@@ -153,16 +110,6 @@ class OpenAICompatConnection(BaseModel):
     async def aserver_facts(self, *, refresh: bool = False) -> ServerFacts:
         """The async `server_facts`."""
         return await self.engine.afacts(refresh=refresh)
-
-    def close(self) -> None:
-        """Close the pooled connections (they reopen on the next call)."""
-        if self._engine is not None:
-            self._engine.close()
-
-    async def aclose(self) -> None:
-        """Close the pooled connections of the running event loop and the sync ones."""
-        if self._engine is not None:
-            await self._engine.aclose()
 
 
 class OpenAICompatParams(OpenAICompatConnection, GenerationParams):

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from langchain_core.language_models import BaseChatModel, LangSmithParams
-from pydantic import BaseModel, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from langchain_localkit._compat import ignored_call_options, unknown_call_options
+from langchain_localkit._core.langchain import migrate_callback_manager
 
 CHAT_OPTIONS = frozenset(
     {"tools", "tool_choice", "parallel_tool_calls", "response_format", "model"}
@@ -108,4 +109,66 @@ class GenerationParams(VerboseTiming):
         return params
 
 
-__all__ = ["CHAT_OPTIONS", "GenerationParams", "VerboseTiming"]
+class HttpConnection(BaseModel):
+    """How an HTTP face talks to its server (the address is the face's own field).
+
+    The face makes its engine on first use (`engine`, from `transport_options()`) and keeps
+    it in `_engine`; `close`/`aclose` close its pooled connections.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    request_timeout: float | None = Field(
+        default=600.0, validation_alias=AliasChoices("request_timeout", "timeout")
+    )
+    """Seconds to wait for an answer, or for the next part of a streamed answer; None waits
+    forever. (`timeout=` is accepted too.)"""
+    connect_timeout: float = Field(default=5.0, gt=0)
+    """Seconds to wait for the connection; nothing listening fails at once."""
+    load_timeout: float = Field(default=120.0, ge=0)
+    """Seconds to wait for a server that is still loading its model (HTTP 503)."""
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("api_key", "openai_api_key")
+    )
+    """The server's API key (`--api-key`), sent as a bearer token. Never read from the
+    environment (a local server must not receive your OpenAI key)."""
+    headers: dict[str, str] | None = Field(
+        default=None, validation_alias=AliasChoices("headers", "default_headers")
+    )
+    """More HTTP headers for every request."""
+    client_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """More arguments for the httpx clients (e.g. `transport=`, `verify=`)."""
+    async_client_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Arguments for the async httpx client only."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_callback_manager(cls, values: Any) -> Any:
+        return migrate_callback_manager(values)
+
+    def transport_options(self) -> dict[str, Any]:
+        """These settings as the engines take them (`HttpTransport`'s arguments)."""
+        return {
+            "timeout": self.request_timeout,
+            "connect_timeout": self.connect_timeout,
+            "load_timeout": self.load_timeout,
+            "api_key": self.api_key.get_secret_value() if self.api_key else None,
+            "headers": self.headers,
+            "client_kwargs": self.client_kwargs,
+            "async_client_kwargs": self.async_client_kwargs,
+        }
+
+    def close(self) -> None:
+        """Close the pooled connections (they reopen on the next call)."""
+        engine = getattr(self, "_engine", None)
+        if engine is not None:
+            engine.close()
+
+    async def aclose(self) -> None:
+        """Close the pooled connections of the running event loop and the sync ones."""
+        engine = getattr(self, "_engine", None)
+        if engine is not None:
+            await engine.aclose()
+
+
+__all__ = ["CHAT_OPTIONS", "GenerationParams", "HttpConnection", "VerboseTiming"]
