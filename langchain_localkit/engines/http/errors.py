@@ -52,6 +52,12 @@ def raise_error_body(body: Any, status: int | None, url: str) -> NoReturn:
     """
     message, kind, err = error_message(body)
     overflow = _OPENAI_OVERFLOW.search(message)
+    if overflow and status in (400, None) and "max_tokens" in message:
+        raise ServerError(
+            f"The server at {url} refused the request: {message.rstrip('.')}. Lower "
+            "`max_tokens`: the prompt and the reply must fit in the context together.",
+            status,
+        )
     if overflow and status in (400, None):
         asked = _ASKED.search(message)
         raise ContextOverflowError(
@@ -74,13 +80,18 @@ def raise_error_body(body: Any, status: int | None, url: str) -> NoReturn:
     if status is None:
         raise ServerError(f"{where} reported an error mid-reply: {message}")
     hint = ""
+    no_model = err.get("code") == "model_not_found" or (
+        status == 404 and (err.get("param") == "model" or "model" in message.lower())
+    )
     if status == 401:
         hint = " Pass the server's key as `api_key=`."
+    elif no_model:
+        hint = " Check `model=`; the server lists its models at `GET /v1/models`."
     elif status == 404:
         hint = " This server does not offer that endpoint (an older llamafile?)."
     elif status == 501 and "embedding" in message.lower() and "--embedding" not in message:
         hint = " Start the server with `--embedding` (llama-server: `--embeddings`)."
-    raise ServerError(f"{where} answered HTTP {status}: {message}.{hint}", status)
+    raise ServerError(f"{where} answered HTTP {status}: {message.rstrip('.')}.{hint}", status)
 
 
 def body_of(response: httpx.Response) -> Any:
