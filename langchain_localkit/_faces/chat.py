@@ -116,6 +116,23 @@ def prompt_target(
     return detection
 
 
+def _invalid_args(call: Any) -> str:
+    """What an invalid call's chunk carries as `args`.
+
+    LangChain parses chunk args when it merges them: a call written as
+    `{"name": ..., "arguments": ...}` keeps only its arguments, so a call to an unknown tool
+    becomes a call to that name (an agent's tool node then tells the model the tool does not
+    exist, as with any OpenAI-compatible server), and arguments that are not an object stay
+    an invalid call.
+    """
+    try:
+        data = json.loads(call["args"])
+    except (TypeError, json.JSONDecodeError):
+        return str(call["args"])
+    value = data.get("arguments", data.get("parameters")) if isinstance(data, dict) else None
+    return json.dumps(value) if call.get("name") and value is not None else str(call["args"])
+
+
 def tool_call_chunks(calls: Iterable[Any], invalid: Iterable[Any] = ()) -> list[ToolCallChunk]:
     """LangChain tool-call chunks: the parsed calls (args as JSON), then the invalid ones."""
     chunks = [
@@ -123,7 +140,7 @@ def tool_call_chunks(calls: Iterable[Any], invalid: Iterable[Any] = ()) -> list[
         for i, c in enumerate(calls)
     ]
     chunks += [
-        tool_call_chunk(name=c["name"], args=c["args"], id=c["id"], index=len(chunks) + j)
+        tool_call_chunk(name=c["name"], args=_invalid_args(c), id=c["id"], index=len(chunks) + j)
         for j, c in enumerate(invalid)
     ]
     return chunks
@@ -141,10 +158,10 @@ def reply_events(items: Iterable[Any]) -> Generator[Event, None, None]:
         yield Done((info,))
 
 
-async def areply_events(items: AsyncIterator[Any]) -> AsyncGenerator[Event, None]:
+async def areply_events(items: AsyncGenerator[Any, None]) -> AsyncGenerator[Event, None]:
     """The async `reply_events`."""
     info = None
-    async with contextlib.aclosing(items) as stream:  # type: ignore[type-var]
+    async with contextlib.aclosing(items) as stream:
         async for item in stream:
             if isinstance(item, GenerationInfo):
                 info = item
