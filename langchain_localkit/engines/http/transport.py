@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ssl
 import threading
 import time
 import weakref
@@ -42,6 +44,16 @@ T = TypeVar("T")
 
 _POLL_INTERVAL = 0.25
 _CLOSE = {"Connection": "close"}
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """The default TLS settings of httpx, built once for every client.
+
+    Each client would load the CA bundle again (30-50 ms), and a client is made per face and,
+    for async calls, per event loop.
+    """
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +199,12 @@ class HttpTransport:
         self._aclients = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def _client_args(self) -> dict[str, Any]:
+    def _client_args(self, extra: Mapping[str, Any]) -> dict[str, Any]:
         timeout = httpx.Timeout(self.timeout, connect=self.connect_timeout)
-        return {"base_url": self.base_url, "timeout": timeout, "headers": self._headers}
+        args = {"base_url": self.base_url, "timeout": timeout, "headers": self._headers}
+        if "verify" not in extra:
+            args["verify"] = _ssl_context()
+        return {**args, **extra}
 
     @property
     def client(self) -> httpx.Client:
@@ -198,7 +213,7 @@ class HttpTransport:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = httpx.Client(**self._client_args(), **self._client_kwargs)
+                    self._client = httpx.Client(**self._client_args(self._client_kwargs))
                 client = self._client
         return client
 
@@ -208,7 +223,7 @@ class HttpTransport:
         loop = asyncio.get_running_loop()
         client = self._aclients.get(loop)
         if client is None or client.is_closed:
-            client = httpx.AsyncClient(**self._client_args(), **self._async_client_kwargs)
+            client = httpx.AsyncClient(**self._client_args(self._async_client_kwargs))
             self._aclients[loop] = client
         return client
 

@@ -423,3 +423,17 @@ def test_health_and_refresh() -> None:
     assert engine.info() is engine.info()
     fake.props = {**fake.props, "total_slots": 4}
     assert engine.info(refresh=True).total_slots == 4
+
+
+def test_clients_share_one_tls_context_unless_verify_is_given() -> None:
+    # loading the CA bundle costs 30-50 ms per client; async calls make a client per loop
+    import ssl
+
+    from langchain_localkit.engines.http.transport import HttpTransport, ServerKind
+
+    kind = ServerKind("test server", "start one")
+    one = HttpTransport("http://127.0.0.1:9", kind)._client_args({})
+    two = HttpTransport("http://127.0.0.1:9", kind)._client_args({})
+    assert isinstance(one["verify"], ssl.SSLContext) and one["verify"] is two["verify"]
+    mine = HttpTransport("http://127.0.0.1:9", kind)._client_args({"verify": False})
+    assert mine["verify"] is False
