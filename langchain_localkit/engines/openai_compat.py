@@ -98,8 +98,8 @@ class ServerFacts:
         preset: What it honours (the named preset, or the detected one, with `server_options`).
         models: The model ids of `GET /v1/models` (empty when it has none).
         context_length: The context window, where the server says.
-        detected_by: How the preset was chosen ("given", "owned_by", "/props", a probed
-            endpoint, or "default" when nothing said).
+        detected_by: How the preset was chosen ("given", "owned_by", "Server header",
+            "/props", a probed endpoint, or "default" when nothing said).
         props: llama.cpp's `/props`, on a llama.cpp server.
     """
 
@@ -286,7 +286,7 @@ class OpenAICompatEngine(Engine):
         if name is None:
             headers = dict(response.headers) if response is not None else {}
             name = classify(models, headers)
-            detected_by = "owned_by" if name else "default"
+            detected_by = "owned_by" if classify(models) else "Server header" if name else "default"
         if name is None:
             for path, key, kind in PROBES:
                 answer = yield from self._optional(Call("GET", path))
@@ -326,6 +326,11 @@ class OpenAICompatEngine(Engine):
 
     def _embed_flow(self, texts: Sequence[str], model: str | None) -> Flow[list[list[float]]]:
         facts = yield from self._facts_flow(False)
+        if not facts.preset.embeddings:
+            raise ValueError(
+                f"{facts.preset.title} has no /v1/embeddings; serve an embedding model with "
+                "another server, or pass `server_options={'embeddings': True}` if yours has it."
+            )
         native = facts.preset.name in ("llama.cpp", "llamafile")
         return (
             yield from embeddings_flow(
