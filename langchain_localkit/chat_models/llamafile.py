@@ -15,11 +15,13 @@ across the steps (`cache_prompt`), and reports the server's `timings`, `stop_typ
 counts for every step.
 
 `endpoint="chat"` sends the messages to the OpenAI-compatible `POST /v1/chat/completions`
-instead, where the server renders its own chat template and handles `tools` and
-`response_format` itself: the better path for models whose template carries a native tool
-format (Qwen 2.5, Llama 3.1, Hermes, ...) or that reason (`reasoning_content`), when the
-server's template support is trusted. On llamafile's older server, calls with tools or a
-response format fall back to the `/completion` path.
+instead, where the server renders its own chat template: the better path for models whose
+template carries a native tool format (Qwen 2.5, Llama 3.1, Hermes, ...) or that reason
+(`reasoning_content`, kept apart from the text). That path is `ChatOpenAICompatible`'s
+(`_openai_chat.OpenAIChat`, on the same engine): the server parses tool calls itself when
+`/props` says the template has a tool format, and otherwise a grammar constrains them. On
+llamafile's older server, calls with tools or a response format fall back to the
+`/completion` path.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from langchain_core.messages import BaseMessage, convert_to_openai_messages
+from langchain_core.messages import BaseMessage
 
 from langchain_localkit._core.generation import (
     Done,
@@ -42,9 +44,9 @@ from langchain_localkit._core.generation import (
     ToolCallsText,
 )
 from langchain_localkit._core.tools import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_call_schema
-from langchain_localkit._faces.chat import ChatCall, LocalChatModel, areply_events, reply_events
+from langchain_localkit._faces.chat import ChatCall, LocalChatModel
 from langchain_localkit._llamafile import LlamafileParams
-from langchain_localkit.engines.http.openai import chat_request
+from langchain_localkit._openai_chat import OpenAIChat
 from langchain_localkit.engines.llamafile import ServerInfo
 
 logger = logging.getLogger(__name__)
@@ -274,7 +276,7 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
     endpoint: Literal["completion", "chat"] = "completion"
     """"completion": the prompt pack renders the chat, `/completion` generates (grammar-
     constrained tools and output on every server). "chat": `/v1/chat/completions` with the
-    server's own template, tools and response format."""
+    server's own template, as `ChatOpenAICompatible` runs it."""
     streaming: bool = True
     """Read the server's stream on `invoke` too, so callbacks see every token. False sends one
     non-streaming request per generation step to `/completion` (`endpoint="chat"` always
@@ -367,20 +369,14 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
             return False
         return True
 
-    def _chat_body(self, call: ChatCall) -> dict[str, Any]:
-        body = self._body(call.stop, call.options)
-        return chat_request(
-            convert_to_openai_messages(call.messages),
-            params=body,
-            model=call.model or self.model,
-            max_tokens=body.pop("n_predict", -1),
-            tools=call.tools,
-            tool_choice=call.choice.mode,
-            tool_name=call.choice.name,
-            parallel_tool_calls=call.parallel,
-            response_schema=call.schema,
-            json_object=call.response_format is not None and call.schema is None,
-        )
+    def _chat(self, call: ChatCall) -> OpenAIChat:
+        """The call on the OpenAI-compatible endpoint, as `ChatOpenAICompatible` runs it."""
+
+        def fields(_: object) -> dict[str, Any]:
+            body = self._body(call.stop, call.options)
+            return {**body, "max_tokens": body.pop("n_predict", -1)}
+
+        return OpenAIChat(self.engine, call, fields, model=self.model, label=self._model_label())
 
     def _events(
         self, call: ChatCall, cancel: threading.Event | None = None
@@ -391,8 +387,7 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
         """
         engine = self.engine
         if self._use_chat_endpoint(call, engine.info):
-            with contextlib.closing(engine.chat(self._chat_body(call), model_name=self.model)) as r:
-                yield from reply_events(r)
+            yield from self._chat(call).events(cancel)
             return
         plan = self._plan(call, engine.info())
         if plan.needs_bos_id:
@@ -415,7 +410,7 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
         engine = self.engine
         server = await engine.ainfo() if self.endpoint != "chat" or _structured(call) else None
         if self._use_chat_endpoint(call, lambda: server):
-            async for event in areply_events(engine.achat(self._chat_body(call), self.model)):
+            async for event in self._chat(call).aevents():
                 yield event
             return
         assert server is not None  # /completion is taken only where /props was read above

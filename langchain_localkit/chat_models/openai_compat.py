@@ -21,72 +21,16 @@ the server has (`constrain="auto"`):
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
-from typing import Any, ClassVar, Literal
+from collections.abc import AsyncGenerator, Generator
+from typing import ClassVar
 
-from langchain_core.messages import BaseMessage, convert_to_openai_messages
 from pydantic import Field
 
-from langchain_localkit._core.generation import Event, GenerationInfo, TextDelta
-from langchain_localkit._core.streaming import iterate_in_thread
-from langchain_localkit._faces.chat import ChatCall, LocalChatModel, areply_events, reply_events
-from langchain_localkit._faces.checked import checked_events
-from langchain_localkit._openai_compat import OpenAICompatParams, put
-from langchain_localkit.engines.gbnf import (
-    any_json_gbnf,
-    json_schema_to_gbnf,
-    tool_calls_reply_gbnf,
-)
-from langchain_localkit.engines.http.openai import chat_request
-from langchain_localkit.engines.http.servers import ServerPreset
-from langchain_localkit.engines.openai_compat import ServerFacts
-
-Route = Literal["server", "grammar", "prompt"]
-
-
-def route(call: ChatCall, p: ServerPreset, constrain: str = "auto") -> Route:
-    """How a call's tools or response format are honoured on the server `p`.
-
-    Args:
-        call: The call.
-        p: What the server honours.
-        constrain: "auto" (the best the server has), or a route to force.
-
-    Raises:
-        ValueError: "grammar" forced on a server that takes none.
-    """
-    if not (call.tools or call.response_format is not None) or constrain == "server":
-        return "server"
-    if constrain == "grammar" and p.grammar_field is None:
-        raise ValueError(
-            f"{p.title} takes no grammar; use constrain='server' or 'prompt' (or name the "
-            "server's grammar field with `server_options={'grammar_field': ...}`)."
-        )
-    if constrain in ("grammar", "prompt"):
-        return constrain  # type: ignore[return-value]
-    if call.tools:
-        native = p.tools and (not call.choice.forced or p.tool_choice_required)
-    else:
-        native = p.json_schema or (p.json_object and call.schema is None)
-    if native:
-        return "server"
-    return "grammar" if p.grammar_field is not None else "prompt"
-
-
-def grammar_for(call: ChatCall, attempt: int) -> str | None:
-    """The grammar of one attempt on the grammar route.
-
-    The response format's schema; tool calls when the choice forces one. With the choice
-    "auto" the model may answer in text, so the first attempt is free; an attempt after an
-    invalid call (the model chose to call) is constrained to the calls.
-    """
-    if call.response_format is not None:
-        return json_schema_to_gbnf(call.schema) if call.schema is not None else any_json_gbnf()
-    if call.choice.forced or attempt > 1:
-        return tool_calls_reply_gbnf(call.tools, call.choice.name, parallel=call.parallel)
-    return None
+from langchain_localkit._core.generation import Event
+from langchain_localkit._faces.chat import ChatCall, LocalChatModel
+from langchain_localkit._openai_chat import Constrain, OpenAIChat
+from langchain_localkit._openai_compat import OpenAICompatParams
 
 
 class ChatOpenAICompatible(OpenAICompatParams, LocalChatModel):
@@ -144,7 +88,7 @@ class ChatOpenAICompatible(OpenAICompatParams, LocalChatModel):
             chat.with_structured_output(City).invoke("The capital of Italy")
     """
 
-    constrain: Literal["auto", "server", "grammar", "prompt"] = "auto"
+    constrain: Constrain = "auto"
     """How tools and structured output are honoured: "auto" (the server's own where it has
     them, else a grammar, else a checked prompt), or one route for every call."""
     max_retries: int = Field(default=2, ge=0)
@@ -157,88 +101,26 @@ class ChatOpenAICompatible(OpenAICompatParams, LocalChatModel):
         "base_url server model max_tokens temperature top_p top_k seed"
     )
 
-    def _body(
-        self,
-        call: ChatCall,
-        facts: ServerFacts,
-        messages: Sequence[BaseMessage] | None = None,
-        grammar: str | None = None,
-    ) -> dict[str, Any]:
-        """The request of one generation.
-
-        Without `messages`: the server route, with the call's tools and response format.
-        With them: the checked routes' plain request, with an optional grammar.
-        """
-        p = facts.preset
-        params = self._params(p, call.stop, call.options)
-        max_tokens = params.pop("max_tokens")
-        model = facts.model_for(call.model or self.model)
-        openai_messages = convert_to_openai_messages(list(messages or call.messages))
-        if messages is not None:
-            if grammar is not None and p.grammar_field is not None:
-                put(params, p.grammar_field, grammar)
-            return chat_request(
-                openai_messages,
-                params=params,
-                model=model,
-                max_tokens=max_tokens,
-                stream_usage=p.stream_usage,
-            )
-        schema = call.schema
-        json_object = call.response_format is not None and schema is None
-        if call.response_format is not None and not p.json_schema:
-            schema = None  # the server has json_object only: the reply is checked by the parser
-        elif json_object and not p.json_object:
-            schema, json_object = {"type": "object"}, False
-        return chat_request(
-            openai_messages,
-            params=params,
-            model=model,
-            max_tokens=max_tokens,
-            tools=call.tools,
-            tool_choice=call.choice.mode,
-            tool_name=call.choice.name,
-            parallel_tool_calls=call.parallel,
-            response_schema=schema,
-            json_object=json_object,
-            stream_usage=p.stream_usage,
+    def _chat(self, call: ChatCall) -> OpenAIChat:
+        return OpenAIChat(
+            self.engine,
+            call,
+            lambda p: self._params(p, call.stop, call.options),
+            model=self.model,
+            constrain=self.constrain,
+            max_retries=self.max_retries,
+            label=self._model_label(),
         )
 
     def _events(
         self, call: ChatCall, cancel: threading.Event | None = None
     ) -> Generator[Event, None, None]:
         """The server's stream as events; or a checked reply on the grammar and prompt routes."""
-        engine = self.engine
-        facts = engine.facts()
-        how = route(call, facts.preset, self.constrain)
-        if how == "server":
-            with contextlib.closing(engine.chat(self._body(call, facts), self.model)) as items:
-                yield from reply_events(items)
-            return
+        return self._chat(call).events(cancel)
 
-        def attempt(messages: Sequence[BaseMessage], number: int) -> Iterator[str | GenerationInfo]:
-            grammar = grammar_for(call, number) if how == "grammar" else None
-            body = self._body(call, facts, messages, grammar)
-            for item in engine.chat(body, model_name=self.model):
-                if isinstance(item, TextDelta):
-                    yield item.text
-                elif isinstance(item, GenerationInfo):
-                    yield item
-
-        yield from checked_events(
-            call, attempt, max_retries=self.max_retries, label=self._model_label()
-        )
-
-    async def _aevents(self, call: ChatCall) -> AsyncGenerator[Event, None]:
+    def _aevents(self, call: ChatCall) -> AsyncGenerator[Event, None]:
         """Native async on the server route; the checked routes run in a worker thread."""
-        engine = self.engine
-        facts = await engine.afacts()
-        if route(call, facts.preset, self.constrain) != "server":
-            async for event in iterate_in_thread(lambda cancel: self._events(call, cancel)):
-                yield event
-            return
-        async for event in areply_events(engine.achat(self._body(call, facts), self.model)):
-            yield event
+        return self._chat(call).aevents()
 
 
-__all__ = ["ChatOpenAICompatible", "grammar_for", "route"]
+__all__ = ["ChatOpenAICompatible"]
