@@ -13,50 +13,21 @@ from pydantic import AliasChoices, Field, PrivateAttr, model_validator
 
 from langchain_localkit._core.langchain import merge_stop
 from langchain_localkit._faces.params import GenerationParams, HttpConnection
+from langchain_localkit.engines.http.servers import LLAMA_CPP_SAMPLING
 from langchain_localkit.engines.llamafile import DEFAULT_BASE_URL, LlamafileEngine
 
 # Fields of `/completion` a call may set (llama.cpp's names), besides `max_tokens`/`stop`.
-_SERVER_KWARGS = frozenset(
-    {
-        "n_predict",
-        "temperature",
-        "top_k",
-        "top_p",
-        "min_p",
-        "typical_p",
-        "repeat_penalty",
-        "repeat_last_n",
-        "presence_penalty",
-        "frequency_penalty",
-        "mirostat",
-        "mirostat_tau",
-        "mirostat_eta",
-        "n_keep",
-        "seed",
-        "grammar",
-        "json_schema",
-        "cache_prompt",
-        "n_probs",
-        "ignore_eos",
-        "logit_bias",
-        "id_slot",
-        "min_keep",
-        "samplers",
-        "dynatemp_range",
-        "dynatemp_exponent",
-        "dry_multiplier",
-        "dry_base",
-        "dry_allowed_length",
-        "dry_penalty_last_n",
-        "xtc_probability",
-        "xtc_threshold",
-        "top_n_sigma",
-        "t_max_predict_ms",
-        "n_indent",
-        "tfs_z",
-        "penalize_nl",
-    }
-)
+_SERVER_KWARGS = LLAMA_CPP_SAMPLING | {
+    "n_predict",
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "logit_bias",
+    "tfs_z",
+    "penalize_nl",
+}
 _CALL_KWARGS = _SERVER_KWARGS | {"max_tokens"}
 
 

@@ -23,11 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-LLAMA_CPP_EXTRAS = frozenset(
+LLAMA_CPP_SAMPLING = frozenset(
     {
-        "cache_prompt",
-        "n_probs",
-        "id_slot",
         "top_k",
         "min_p",
         "typical_p",
@@ -37,6 +34,9 @@ LLAMA_CPP_EXTRAS = frozenset(
         "mirostat_tau",
         "mirostat_eta",
         "n_keep",
+        "min_keep",
+        "dynatemp_range",
+        "dynatemp_exponent",
         "dry_multiplier",
         "dry_base",
         "dry_allowed_length",
@@ -45,12 +45,23 @@ LLAMA_CPP_EXTRAS = frozenset(
         "xtc_threshold",
         "top_n_sigma",
         "samplers",
+        "ignore_eos",
+        "n_indent",
         "t_max_predict_ms",
-        "reasoning_format",
-        "reasoning_budget",
-        "chat_template_kwargs",
+        "cache_prompt",
+        "n_probs",
+        "id_slot",
+        "grammar",
+        "json_schema",
     }
 )
+"""llama.cpp server's own sampling and slot fields (`/completion` and `/v1` take them)."""
+
+LLAMA_CPP_EXTRAS = LLAMA_CPP_SAMPLING | {
+    "reasoning_format",
+    "reasoning_budget",
+    "chat_template_kwargs",
+}
 """Fields llama.cpp's server takes on `/v1/chat/completions` besides OpenAI's."""
 
 
@@ -372,6 +383,7 @@ first because it also answers Ollama's `/api/version`; vLLM's `/version` is neve
 __all__ = [
     "ALIASES",
     "LLAMA_CPP_EXTRAS",
+    "LLAMA_CPP_SAMPLING",
     "PRESETS",
     "PROBES",
     "ServerPreset",
