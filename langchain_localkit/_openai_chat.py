@@ -13,6 +13,7 @@ tools and structured output:
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, convert_to_openai_messages
 
+from langchain_localkit._core.errors import ServerError
 from langchain_localkit._core.generation import Event, GenerationInfo, TextDelta
 from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._faces.chat import ChatCall, areply_events, reply_events
@@ -33,6 +35,8 @@ from langchain_localkit.engines.gbnf import (
 from langchain_localkit.engines.http.openai import chat_request
 from langchain_localkit.engines.http.servers import ServerPreset
 from langchain_localkit.engines.openai_compat import OpenAICompatEngine, ServerFacts
+
+logger = logging.getLogger(__name__)
 
 Route = Literal["server", "grammar", "prompt"]
 Constrain = Literal["auto", "server", "grammar", "prompt"]
@@ -155,15 +159,48 @@ class OpenAIChat:
             stream_usage=p.stream_usage,
         )
 
+    def _route(self, facts: ServerFacts) -> Route:
+        how = route(self.call, facts.preset, self.constrain)
+        if how == "server" and self.call.response_format is not None and self.engine.no_format:
+            return "grammar"  # this server refused `response_format` before (see below)
+        return how
+
     def events(self, cancel: threading.Event | None = None) -> Generator[Event, None, None]:
         """The server's stream as events; or a checked reply on the grammar and prompt routes."""
-        engine, call = self.engine, self.call
-        facts = engine.facts()
-        how = route(call, facts.preset, self.constrain)
+        facts = self.engine.facts()
+        how = self._route(facts)
         if how == "server":
-            with contextlib.closing(engine.chat(self.body(facts), self.model)) as items:
-                yield from reply_events(items)
-            return
+            try:
+                with contextlib.closing(self.engine.chat(self.body(facts), self.model)) as items:
+                    yield from reply_events(items)
+                return
+            except ServerError as e:
+                if not self._grammar_instead(facts, e):
+                    raise
+            how = "grammar"
+        yield from self._checked(facts, how, cancel)
+
+    async def aevents(self) -> AsyncGenerator[Event, None]:
+        """Native async on the server route; the checked routes run in a worker thread."""
+        facts = await self.engine.afacts()
+        how = self._route(facts)
+        if how == "server":
+            try:
+                async for event in areply_events(self.engine.achat(self.body(facts), self.model)):
+                    yield event
+                return
+            except ServerError as e:
+                if not self._grammar_instead(facts, e):
+                    raise
+            how = "grammar"
+        async for event in iterate_in_thread(lambda cancel: self._checked(facts, how, cancel)):
+            yield event
+
+    def _checked(
+        self, facts: ServerFacts, how: Route, cancel: threading.Event | None = None
+    ) -> Generator[Event, None, None]:
+        """The grammar or prompt route: a checked reply."""
+        engine, call = self.engine, self.call
 
         def attempt(messages: Sequence[BaseMessage], number: int) -> Iterator[str | GenerationInfo]:
             grammar = grammar_for(call, number) if how == "grammar" else None
@@ -177,16 +214,29 @@ class OpenAIChat:
 
         yield from checked_events(call, attempt, max_retries=self.max_retries, label=self.label)
 
-    async def aevents(self) -> AsyncGenerator[Event, None]:
-        """Native async on the server route; the checked routes run in a worker thread."""
-        engine = self.engine
-        facts = await engine.afacts()
-        if route(self.call, facts.preset, self.constrain) != "server":
-            async for event in iterate_in_thread(self.events):
-                yield event
-            return
-        async for event in areply_events(engine.achat(self.body(facts), self.model)):
-            yield event
+    def _grammar_instead(self, facts: ServerFacts, error: ServerError) -> bool:
+        """Whether a refused `response_format` is asked again under our grammar.
+
+        llama-server answers HTTP 400 "Failed to initialize samplers" to any `response_format`
+        when the model's vocabulary cannot spell the template's generation prompt (its grammar
+        starts there); the same schema as a grammar of ours works. The refusal comes before
+        any output, so nothing was shown yet; the engine remembers it for later calls.
+        """
+        if not (
+            self.call.response_format is not None
+            and facts.preset.grammar_field is not None
+            and self.constrain == "auto"
+            and error.status_code == 400
+            and "initialize samplers" in str(error)
+        ):
+            return False
+        logger.warning(
+            "%s refused the response format (%s); constraining replies with a grammar instead.",
+            facts.preset.title,
+            error,
+        )
+        self.engine.no_format = True
+        return True
 
 
 __all__ = ["Constrain", "Fields", "OpenAIChat", "Route", "grammar_for", "route"]

@@ -154,6 +154,9 @@ class OpenAICompatEngine(Engine):
             split_base_url(base_url), kind or server_kind(given), **options
         )
         self._facts: ServerFacts | None = None
+        self.no_format = False
+        """Set when the server refused `response_format` for its model (chat faces then
+        constrain structured output with a grammar)."""
 
     @property
     def base_url(self) -> str:

@@ -101,6 +101,13 @@ class ScriptedServer(LoopbackServer, Generic[R]):
                     return reply
         return None
 
+    def reset(self) -> Self:
+        """Forget the recorded requests and drop the queued replies (a server shared by tests)."""
+        with self._lock:
+            self.requests.clear()
+            self._replies.clear()
+        return self
+
     def pending(self) -> int:
         """How many queued replies have not been used yet."""
         with self._lock:

@@ -32,6 +32,8 @@ def binary() -> str:
 def _spec(name: str) -> LlamaServer:
     if name == "tiny":
         return LlamaServer(tiny_path(), binary=binary(), n_ctx=2048, threads=2)
+    if name == "tiny-parallel":  # two slots: concurrent requests are decoded together
+        return LlamaServer(tiny_path(), binary=binary(), n_ctx=2048, parallel=2, threads=2)
     if name == "gemma":
         return LlamaServer(gemma_path(), binary=binary(), n_ctx=4096, threads=2)
     if name == "smollm2":
@@ -51,8 +53,8 @@ def _spec(name: str) -> LlamaServer:
 
 
 def server(name: str) -> LlamaServer:
-    """The shared server `name` ("tiny", "gemma", "smollm2", "bigger", "embeddings"), started
-    on first use."""
+    """The shared server `name` ("tiny", "tiny-parallel", "gemma", "smollm2", "bigger",
+    "embeddings"), started on first use."""
     with _LOCK:
         running = _RUNNING.get(name)
         if running is None or running.process is None or running.process.poll() is not None:

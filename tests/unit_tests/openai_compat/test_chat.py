@@ -27,7 +27,6 @@ from langchain_localkit.testing.openai_server import DEFAULT_ANSWER, OpenAICompa
 from langchain_localkit.testing.openai_transcript import LMSTUDIO_JSON_OBJECT
 
 CHAT = "/v1/chat/completions"
-PLAIN = {"verify": False}
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +37,7 @@ def standins() -> Iterator[dict[str, OpenAICompatServer]]:
 
 def fresh(server: OpenAICompatServer) -> OpenAICompatServer:
     """The shared stand-in with no recorded requests and no queued replies."""
-    server.requests.clear()
-    for _ in range(server.pending()):
-        server.next_reply(CHAT, server.model)
-    return server
+    return server.reset()
 
 
 @pytest.fixture(params=["vllm", "lmstudio"])
@@ -64,7 +60,7 @@ def lmstudio(standins: dict[str, OpenAICompatServer]) -> OpenAICompatServer:
 def chat_on(server: OpenAICompatServer, /, **kwargs: Any) -> ChatOpenAICompatible:
     """A chat model on the stand-in. Its address is plain HTTP: `verify=False` spares each
     client loading the CA bundle (tens of ms); test_presets.py uses the default clients."""
-    return ChatOpenAICompatible(base_url=server.base_url, client_kwargs=PLAIN, **kwargs)
+    return ChatOpenAICompatible(base_url=server.base_url, **kwargs)
 
 
 def get_weather(city: str) -> str:

@@ -19,7 +19,6 @@ from langchain_localkit.testing.openai_server import DEFAULT_ANSWER, OpenAICompa
 
 COMPLETIONS = "/v1/completions"
 EMBEDDINGS = "/v1/embeddings"
-PLAIN = {"verify": False}
 
 
 @pytest.fixture(scope="module", params=["vllm", "lmstudio"])
@@ -31,20 +30,17 @@ def standin(request: pytest.FixtureRequest) -> Iterator[OpenAICompatServer]:
 @pytest.fixture
 def server(standin: OpenAICompatServer) -> OpenAICompatServer:
     """The module's stand-in with no recorded requests and no queued replies."""
-    standin.requests.clear()
-    for _ in range(standin.pending()):
-        standin.next_reply(COMPLETIONS, standin.model)
-    return standin
+    return standin.reset()
 
 
 def llm_on(server: OpenAICompatServer, /, **kwargs: Any) -> OpenAICompatible:
     """A completion model on the stand-in (plain HTTP: no CA bundle to load per client)."""
-    return OpenAICompatible(base_url=server.base_url, client_kwargs=PLAIN, **kwargs)
+    return OpenAICompatible(base_url=server.base_url, **kwargs)
 
 
 def embeddings_on(server: OpenAICompatServer, /, **kwargs: Any) -> OpenAICompatibleEmbeddings:
     """Embeddings on the stand-in."""
-    return OpenAICompatibleEmbeddings(base_url=server.base_url, client_kwargs=PLAIN, **kwargs)
+    return OpenAICompatibleEmbeddings(base_url=server.base_url, **kwargs)
 
 
 # --- OpenAICompatible ---------------------------------------------------------------------------

@@ -43,9 +43,7 @@ def standin(request: pytest.FixtureRequest) -> Iterator[OpenAICompatServer]:
 @pytest.fixture
 def server(standin: OpenAICompatServer) -> OpenAICompatServer:
     """The module's stand-in with no recorded requests (no test here queues replies)."""
-    standin.requests.clear()
-    assert standin.pending() == 0
-    return standin
+    return standin.reset()
 
 
 class TinyServer:
