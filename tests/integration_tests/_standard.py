@@ -120,7 +120,7 @@ GEMMA_XFAILS: Xfails = xfail(SMALL_BASE, *TOOL_CALLING, "test_json_mode", "test_
 # a call, what to do with a tool's result.
 SMALL_INSTRUCT = (
     "needs more than SmolLM2-135M-Instruct, a 135M model: its calls are valid and match the "
-    "schema, but it copies the wrong number into magic_function (102 or 123 for 3) and does "
-    "not use a tool's result"
+    "schema, but it copies the wrong number into magic_function (102 or 123 for 3 through "
+    "/completion, 10 or 1024 through /v1) and does not use a tool's result"
 )
 SMOLLM2_XFAILS: Xfails = xfail(SMALL_INSTRUCT, *TOOL_CALLING, "test_agent_loop")

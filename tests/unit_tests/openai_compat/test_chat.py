@@ -58,8 +58,7 @@ def lmstudio(standins: dict[str, OpenAICompatServer]) -> OpenAICompatServer:
 
 
 def chat_on(server: OpenAICompatServer, /, **kwargs: Any) -> ChatOpenAICompatible:
-    """A chat model on the stand-in. Its address is plain HTTP: `verify=False` spares each
-    client loading the CA bundle (tens of ms); test_presets.py uses the default clients."""
+    """A chat model on the stand-in."""
     return ChatOpenAICompatible(base_url=server.base_url, **kwargs)
 
 
@@ -725,3 +724,30 @@ def test_lmstudio_json_object_refusal_surfaces(lmstudio: OpenAICompatServer) -> 
     assert info.value.status_code == 400
     assert LMSTUDIO_JSON_OBJECT in str(info.value)
     assert lmstudio.last(CHAT).body["response_format"] == {"type": "json_object"}
+
+
+async def test_refused_response_format_is_asked_again_under_a_grammar(
+    vllm: OpenAICompatServer,
+) -> None:
+    # llama-server's refusal for a vocabulary that cannot spell the generation prompt; any
+    # server with a grammar field gets the same fallback
+    chat = chat_on(vllm)
+    refusal = Reply(error=(400, "Failed to initialize samplers"))
+    vllm.reply(
+        refusal, '{"name": "Paris", "country": "France"}', '{"name": "Rome", "country": "Italy"}'
+    )
+    structured = chat.with_structured_output(City)
+    assert structured.invoke("Paris") == City(name="Paris", country="France")
+    first, second = vllm.requests_to(CHAT)
+    assert "response_format" in first.body and "structured_outputs" in second.body
+    assert "response_format" not in second.body
+    assert await structured.ainvoke("Rome") == City(name="Rome", country="Italy")
+    assert "structured_outputs" in vllm.last(CHAT).body  # remembered: no second refusal
+    assert len(vllm.requests_to(CHAT)) == 3
+
+
+def test_other_refusals_are_errors(vllm: OpenAICompatServer) -> None:
+    vllm.reply(Reply(error=(400, "bad schema")))
+    with pytest.raises(ServerError, match="bad schema"):
+        chat_on(vllm).with_structured_output(City).invoke("Paris")
+    assert len(vllm.requests_to(CHAT)) == 1
