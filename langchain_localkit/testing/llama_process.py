@@ -47,7 +47,8 @@ class LlamaServer(LoopbackServer):
         model_path: The GGUF file to serve.
         binary: The `llama-server` to run (default: `ensure_llama_server()`).
         n_ctx: Context window (`-c`).
-        parallel: Request slots (`-np`); each slot gets the whole `n_ctx`.
+        parallel: Request slots (`-np`); they split `n_ctx`: each slot gets
+            `n_ctx // parallel` tokens of context (llama-server's `n_ctx_slot`).
         threads: CPU threads (`-t`; default llama.cpp's).
         embeddings: Serve embeddings only (`--embeddings`).
         pooling: Embedding pooling (`--pooling`: "mean", "cls", "last", "none").

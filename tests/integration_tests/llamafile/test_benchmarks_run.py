@@ -30,3 +30,24 @@ def test_server_scenarios_run(scenario: str, tiny_server: LlamaServer) -> None:
 
     run = getattr(bench_llamafile, scenario)
     _check(run(tiny_server.base_url, "tiny-llama.gguf", tokens=8, rounds=1))
+
+
+def test_scaleout_scenarios_run() -> None:
+    """The scale-out bench: its own servers (2 slots, then 1), ours and raw on the same bodies."""
+    from benchmarks import bench_scaleout
+
+    first = bench_scaleout.concurrency_scenario(
+        Path(tiny_path()), requests=(3,), slots=2, tokens=8, rounds=1
+    )
+    names = {row["contender"] for row in first.rows}
+    assert names == {bench_scaleout.RAW, bench_scaleout.ABATCH, bench_scaleout.GATHER}
+    assert all(row["tokens_per_s"] > 0 for row in first.rows), first.rows
+    # greedy and seeded, byte-identical bodies: every contender gets the same completions
+    assert len({row["completion_tokens"] for row in first.rows}) == 1, first.rows
+    second = bench_scaleout.slots_scenario(
+        Path(tiny_path()), slot_counts=(1, 2), requests=3, tokens=8, rounds=1, reuse=first
+    )
+    assert [(row["slots"], row["contender"]) for row in second.rows] == [
+        (s, name) for s in (1, 2) for name in (bench_scaleout.RAW, bench_scaleout.ABATCH)
+    ]
+    assert all(row["speedup_vs_1_slot"] > 0 for row in second.rows), second.rows
