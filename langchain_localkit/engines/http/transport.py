@@ -43,7 +43,6 @@ from langchain_localkit.engines.http.sse import EventReader
 T = TypeVar("T")
 
 _POLL_INTERVAL = 0.25
-_CLOSE = {"Connection": "close"}
 
 
 @functools.cache
@@ -327,9 +326,10 @@ class HttpTransport:
             yield from self._wait_loaded(started)
 
     def _send(self, call: Call) -> Flow[httpx.Response]:
-        # Streamed replies say `Connection: close` (llama.cpp's server closes the connection
-        # after each), other requests reuse pooled connections. A pooled connection the server
-        # closed while idle (its keep-alive is 5 s) fails before any answer: it is retried once.
+        # Requests, streamed or not, go as any HTTP client sends them: llama.cpp's server closes
+        # the connection after a stream itself, servers that keep it (uvicorn under vLLM) let
+        # the next request reuse it. A pooled connection the server closed while idle (llama.cpp
+        # keeps one 5 s) fails before any answer: it is retried once.
         for attempt in (0, 1):
             try:
                 response: httpx.Response = yield call
@@ -363,7 +363,7 @@ class HttpTransport:
 
         Closing the iterator closes the connection (the server stops generating).
         """
-        call = Call("POST", path, body, stream=True, headers=_CLOSE)
+        call = Call("POST", path, body, stream=True)
         response = self.run(self.exchange(call))
         reader = EventReader(self.url(path))
         try:
@@ -377,7 +377,7 @@ class HttpTransport:
 
     async def astream_events(self, path: str, body: Mapping[str, Any]) -> AsyncGenerator[Any, None]:
         """The async `stream_events`; cancelling the consuming task closes the connection."""
-        call = Call("POST", path, body, stream=True, headers=_CLOSE)
+        call = Call("POST", path, body, stream=True)
         response = await self.arun(self.exchange(call))
         reader = EventReader(self.url(path))
         try:

@@ -65,7 +65,7 @@ def test_stream_completion_text_then_info() -> None:
     assert info.extra["stop_type"] == "eos"
     body = fake.bodies("/completion")[0]
     assert body["stream"] is True
-    assert fake.requests[0].headers["connection"] == "close"
+    assert fake.requests[0].headers.get("connection") != "close"  # as any client sends it
 
 
 def test_stop_word_and_legacy_final_fields() -> None:
