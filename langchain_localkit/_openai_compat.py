@@ -50,7 +50,9 @@ def put(body: dict[str, Any], path: str, value: Any) -> None:
     """
     *parents, leaf = path.split(".")
     for name in parents:
-        body = body.setdefault(name, {})
+        child = body.get(name)
+        body[name] = dict(child) if isinstance(child, dict) else {}  # a copy: never the caller's
+        body = body[name]
     body[leaf] = value
 
 
@@ -196,16 +198,16 @@ class OpenAICompatParams(OpenAICompatConnection, GenerationParams):
             if p.repeat_penalty_field is None:
                 raise ValueError(f"{p.title} takes no repetition penalty; drop `repeat_penalty`.")
             body[p.repeat_penalty_field] = penalty
-        if "grammar" in body:
-            grammar = body.pop("grammar")
+        grammar = body.pop("grammar", None)
+        body.update(self.extra_body)
+        body.update(extra)
+        if grammar is not None:
             if p.grammar_field is None:
                 raise ValueError(
                     f"{p.title} takes no grammar; drop `grammar=` (or pass "
                     "`server_options={'grammar_field': ...}` if your server has one)."
                 )
-            put(body, p.grammar_field, grammar)
-        body.update(self.extra_body)
-        body.update(extra)
+            put(body, p.grammar_field, grammar)  # merged into an extra_body's nested fields
         stops = merge_stop(self.stop, stop)
         if stops:
             body["stop"] = list(stops)

@@ -751,3 +751,16 @@ def test_other_refusals_are_errors(vllm: OpenAICompatServer) -> None:
     with pytest.raises(ServerError, match="bad schema"):
         chat_on(vllm).with_structured_output(City).invoke("Paris")
     assert len(vllm.requests_to(CHAT)) == 1
+
+
+def test_grammar_merges_into_extra_body_nested_fields(vllm: OpenAICompatServer) -> None:
+    extra = {"structured_outputs": {"disable_any_whitespace": True}}
+    chat = chat_on(vllm, grammar='root ::= "a"', extra_body=extra)
+    chat.invoke("Hi")
+    chat.invoke("Hi again")
+    for request in vllm.requests_to(CHAT):
+        assert request.body["structured_outputs"] == {
+            "disable_any_whitespace": True,
+            "grammar": 'root ::= "a"',
+        }
+    assert extra == {"structured_outputs": {"disable_any_whitespace": True}}  # not changed

@@ -342,3 +342,11 @@ def test_server_preset_instance_is_accepted() -> None:
     custom = ServerPreset("mine", "My server", "http://localhost:9999", "run it", tools=False)
     engine = OpenAICompatEngine("http://localhost:9999/v1", server=custom)
     assert engine.given is custom and engine.base_url == "http://localhost:9999"
+
+
+def test_put_never_changes_a_nested_dict_it_was_given() -> None:
+    mine = {"json": {"type": "object"}}
+    body: dict[str, Any] = {"structured_outputs": mine}
+    put(body, "structured_outputs.grammar", "root ::= [a]")
+    assert body["structured_outputs"] == {"json": {"type": "object"}, "grammar": "root ::= [a]"}
+    assert mine == {"json": {"type": "object"}}
