@@ -77,13 +77,20 @@ class OpenAICompatConnection(HttpConnection):
 
     _engine: OpenAICompatEngine | None = PrivateAttr(default=None)
 
+    def given_preset(self) -> ServerPreset | None:
+        """The named preset with `server_options` applied (None for "auto").
+
+        Raises:
+            ValueError: An unknown preset or server option.
+        """
+        if self.server.strip().lower() == "auto":
+            ServerPreset("check", "", "", "").replace(**self.server_options)
+            return None
+        return preset(self.server).replace(**self.server_options)
+
     @model_validator(mode="after")
     def _check_connection(self) -> Self:
-        given = None if self.server.strip().lower() == "auto" else preset(self.server)
-        if given is not None and self.server_options:
-            given.replace(**self.server_options)
-        elif self.server_options:
-            ServerPreset("check", "", "", "").replace(**self.server_options)
+        given = self.given_preset()
         if self.base_url is None:
             self.base_url = (given or PRESETS["generic"]).default_url
         if not self.base_url.startswith(("http://", "https://")):
@@ -161,10 +168,9 @@ class OpenAICompatParams(OpenAICompatConnection, GenerationParams):
 
     @model_validator(mode="after")
     def _check_sampling(self) -> Self:
-        if self.grammar is not None and self.server.strip().lower() != "auto":
-            given = preset(self.server).replace(**self.server_options)
-            if given.grammar_field is None:
-                raise ValueError(f"{given.title} takes no grammar; drop `grammar=`.")
+        given = self.given_preset() if self.grammar is not None else None
+        if given is not None and given.grammar_field is None:
+            raise ValueError(f"{given.title} takes no grammar; drop `grammar=`.")
         return self
 
     def _params(self, p: ServerPreset, stop: list[str] | None, options: dict[str, Any]) -> dict:

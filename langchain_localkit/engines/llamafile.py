@@ -43,8 +43,6 @@ from langchain_localkit.engines.http.embeddings import embeddings_flow
 from langchain_localkit.engines.http.server import (
     ServerInfo,
     display_model_name,
-    token_ids,
-    tokenize_request,
 )
 from langchain_localkit.engines.http.transport import (
     Flow,
@@ -90,7 +88,6 @@ class LlamafileEngine(OpenAICompatEngine):
         self, base_url: str = DEFAULT_BASE_URL, **options: Unpack[TransportOptions]
     ) -> None:
         super().__init__(base_url, server="llama.cpp", kind=LLAMAFILE_SERVER, **options)
-        self._info: ServerInfo | None = None
         self._bos_id: int | bool | None = False  # False: not looked up yet
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
@@ -140,13 +137,13 @@ class LlamafileEngine(OpenAICompatEngine):
             model: Unused (the server has one model).
             add_special: Add BOS (and other special tokens) as for a prompt.
         """
-        return self.transport.run(self._native_tokenize_flow(text, add_special))
+        return self.transport.run(self._llama_tokenize_flow(text, add_special))
 
     async def atokenize(
         self, text: str, model: str | None = None, *, add_special: bool = False
     ) -> list[int]:
         """The async `tokenize`."""
-        return await self.transport.arun(self._native_tokenize_flow(text, add_special))
+        return await self.transport.arun(self._llama_tokenize_flow(text, add_special))
 
     def bos_token_id(self) -> int | None:
         """The BOS token's id (from `/props` and `/tokenize`, looked up once), or None."""
@@ -212,20 +209,17 @@ class LlamafileEngine(OpenAICompatEngine):
         return await self.transport.arun(embeddings_flow(self.transport.fetch, texts))
 
     def _info_flow(self, refresh: bool) -> Flow[ServerInfo]:
+        # the `/props` cache `facts()` shares; here the server must have the endpoint
         if self._info is None or refresh:
             props = yield from self.transport.fetch("GET", "/props")
             self._info = ServerInfo.from_props(props or {})
         return self._info
 
-    def _native_tokenize_flow(self, text: str, add_special: bool) -> Flow[list[int]]:
-        body = tokenize_request(text, add_special=add_special)
-        return token_ids((yield from self.transport.fetch("POST", "/tokenize", body)))
-
     def _bos_flow(self) -> Flow[int | None]:
         if self._bos_id is False:
             info = yield from self._info_flow(False)
             bos = info.bos_token
-            ids = (yield from self._native_tokenize_flow(bos, False)) if bos else []
+            ids = (yield from self._llama_tokenize_flow(bos, False)) if bos else []
             self._bos_id = ids[0] if len(ids) == 1 else None
         return self._bos_id if isinstance(self._bos_id, int) else None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Unpack
 
@@ -61,6 +61,13 @@ from langchain_localkit.engines.http.transport import (
 
 ChatItem = TextDelta | ReasoningDelta | ToolCallDelta | GenerationInfo
 """What `chat` yields: deltas in order, then one `GenerationInfo`."""
+
+_Reader = ChatStreamReader | TextStreamReader
+
+
+def _text_reader(model_name: str | None) -> TextStreamReader:
+    return TextStreamReader(started=time.perf_counter(), model_name=model_name)
+
 
 AUTO_HINT = (
     "start one (e.g. `llama-server -m model.gguf --jinja`, `vllm serve <model>`, LM Studio's "
@@ -154,6 +161,7 @@ class OpenAICompatEngine(Engine):
             split_base_url(base_url), kind or server_kind(given), **options
         )
         self._facts: ServerFacts | None = None
+        self._info: ServerInfo | None = None
         self.no_format = False
         """Set when the server refused `response_format` for its model (chat faces then
         constrain structured output with a grammar)."""
@@ -186,14 +194,19 @@ class OpenAICompatEngine(Engine):
 
     def stream_chat(self, body: Mapping[str, Any]) -> Generator[dict[str, Any], None, None]:
         """Stream `POST /v1/chat/completions`: the chunks as dicts."""
-        for event in self.transport.stream_events(CHAT_PATH, body):
-            yield from chat_chunks(event)
+        return self._chunks(CHAT_PATH, body)
 
-    async def astream_chat(self, body: Mapping[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+    def astream_chat(self, body: Mapping[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """The async `stream_chat`."""
-        async for event in self.transport.astream_events(CHAT_PATH, body):
-            for chunk in chat_chunks(event):
-                yield chunk
+        return self._achunks(CHAT_PATH, body)
+
+    def stream_text(self, body: Mapping[str, Any]) -> Generator[dict[str, Any], None, None]:
+        """Stream `POST /v1/completions`: the chunks as dicts."""
+        return self._chunks(COMPLETIONS_PATH, body)
+
+    def astream_text(self, body: Mapping[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+        """The async `stream_text`."""
+        return self._achunks(COMPLETIONS_PATH, body)
 
     def chat(
         self, body: Mapping[str, Any], model_name: str | None = None
@@ -204,60 +217,65 @@ class OpenAICompatEngine(Engine):
             body: The request (`engines.http.openai.chat_request`).
             model_name: The name to report; None takes the one the server sends.
         """
-        reader = self._chat_reader(model_name)
-        with contextlib.closing(self.stream_chat(body)) as chunks:
-            for chunk in chunks:
-                yield from reader.feed(chunk)
-        yield reader.finish()
+        return self._read(self.stream_chat(body), lambda: self._chat_reader(model_name))
 
-    async def achat(
+    def achat(
         self, body: Mapping[str, Any], model_name: str | None = None
     ) -> AsyncGenerator[ChatItem, None]:
         """The async `chat`."""
-        reader = self._chat_reader(model_name)
-        async with contextlib.aclosing(self.astream_chat(body)) as chunks:
-            async for chunk in chunks:
-                for delta in reader.feed(chunk):
-                    yield delta
-        yield reader.finish()
+        return self._aread(self.astream_chat(body), lambda: self._chat_reader(model_name))
 
     def text(
         self, body: Mapping[str, Any], model_name: str | None = None
     ) -> Generator[str | GenerationInfo, None, None]:
         """Stream `POST /v1/completions`: text deltas, then one `GenerationInfo`."""
-        reader = TextStreamReader(started=time.perf_counter(), model_name=model_name)
-        with contextlib.closing(self.stream_text(body)) as chunks:
-            for chunk in chunks:
-                yield from reader.feed(chunk)
-        yield reader.finish()
+        return self._read(self.stream_text(body), lambda: _text_reader(model_name))
 
-    async def atext(
+    def atext(
         self, body: Mapping[str, Any], model_name: str | None = None
     ) -> AsyncGenerator[str | GenerationInfo, None]:
         """The async `text`."""
-        reader = TextStreamReader(started=time.perf_counter(), model_name=model_name)
-        async with contextlib.aclosing(self.astream_text(body)) as chunks:
+        return self._aread(self.astream_text(body), lambda: _text_reader(model_name))
+
+    def _chunks(self, path: str, body: Mapping[str, Any]) -> Generator[dict[str, Any], None, None]:
+        for event in self.transport.stream_events(path, body):
+            yield from chat_chunks(event)
+
+    async def _achunks(
+        self, path: str, body: Mapping[str, Any]
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        async for event in self.transport.astream_events(path, body):
+            for chunk in chat_chunks(event):
+                yield chunk
+
+    @staticmethod
+    def _read(
+        chunks: Generator[dict[str, Any], None, None], reader: Callable[[], _Reader]
+    ) -> Generator[Any, None, None]:
+        """What a reader makes of a stream's chunks, then its `GenerationInfo`."""
+        read = reader()  # its clock starts as the request goes out
+        with contextlib.closing(chunks):
+            for chunk in chunks:
+                yield from read.feed(chunk)
+        yield read.finish()
+
+    @staticmethod
+    async def _aread(
+        chunks: AsyncGenerator[dict[str, Any], None], reader: Callable[[], _Reader]
+    ) -> AsyncGenerator[Any, None]:
+        """The async `_read`."""
+        read = reader()
+        async with contextlib.aclosing(chunks):
             async for chunk in chunks:
-                for text in reader.feed(chunk):
-                    yield text
-        yield reader.finish()
+                for item in read.feed(chunk):
+                    yield item
+        yield read.finish()
 
     def _chat_reader(self, model_name: str | None) -> ChatStreamReader:
         fields = self._facts.preset.reasoning_fields if self._facts else REASONING_FIELDS
         return ChatStreamReader(
             started=time.perf_counter(), model_name=model_name, reasoning_fields=fields
         )
-
-    def stream_text(self, body: Mapping[str, Any]) -> Generator[dict[str, Any], None, None]:
-        """Stream `POST /v1/completions`: the chunks as dicts."""
-        for event in self.transport.stream_events(COMPLETIONS_PATH, body):
-            yield from chat_chunks(event)
-
-    async def astream_text(self, body: Mapping[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
-        """The async `stream_text`."""
-        async for event in self.transport.astream_events(COMPLETIONS_PATH, body):
-            for chunk in chat_chunks(event):
-                yield chunk
 
     def embed(self, texts: Sequence[str], model: str | None = None) -> list[list[float]]:
         """One vector per text, as the server computes it (`POST /v1/embeddings`)."""
@@ -287,9 +305,11 @@ class OpenAICompatEngine(Engine):
         detected_by = "given"
         name = self.given.name if self.given is not None else None
         if name is None:
+            name, detected_by = classify(models), "owned_by"
+        if name is None:
             headers = dict(response.headers) if response is not None else {}
-            name = classify(models, headers)
-            detected_by = "owned_by" if classify(models) else "Server header" if name else "default"
+            name = classify(None, headers)
+            detected_by = "Server header" if name else "default"
         if name is None:
             for path, key, kind in PROBES:
                 answer = yield from self._optional(Call("GET", path))
@@ -299,12 +319,9 @@ class OpenAICompatEngine(Engine):
                     break
         props = None
         if name in ("llama.cpp", "llamafile"):
-            answer = yield from self._optional(Call("GET", "/props"))
-            data = body_of(answer) if answer is not None else None
-            if isinstance(data, Mapping):
-                props = ServerInfo.from_props(data)
-                if self.given is None and props.legacy:
-                    name, detected_by = "llamafile", "/props"
+            props = yield from self._props_flow(refresh)
+            if self.given is None and props is not None and props.legacy:
+                name, detected_by = "llamafile", "/props"
         base = self.given or PRESETS[name or "generic"]
         caps = props.raw.get("chat_template_caps") if props is not None else None
         if isinstance(caps, Mapping) and "supports_tool_calls" in caps:
@@ -316,6 +333,19 @@ class OpenAICompatEngine(Engine):
         self.transport.kind = self._kind or server_kind(chosen)
         self._facts = ServerFacts(chosen, ids, n_ctx, detected_by, props)
         return self._facts
+
+    def _props_flow(self, refresh: bool) -> Flow[ServerInfo | None]:
+        """llama.cpp's `/props` (None where the server has none), asked once."""
+        if self._info is None or refresh:
+            answer = yield from self._optional(Call("GET", "/props"))
+            data = body_of(answer) if answer is not None else None
+            if isinstance(data, Mapping):
+                self._info = ServerInfo.from_props(data)
+        return self._info
+
+    def _llama_tokenize_flow(self, text: str, add_special: bool = False) -> Flow[list[int]]:
+        body = tokenize_request(text, add_special=add_special)
+        return token_ids((yield from self.transport.fetch("POST", "/tokenize", body)))
 
     def _optional(self, call: Call) -> Flow[httpx.Response | None]:
         """The response to `call`, or None where the server has no such endpoint."""
@@ -345,16 +375,14 @@ class OpenAICompatEngine(Engine):
         facts = yield from self._facts_flow(False)
         dialect = facts.preset.tokenize
         if dialect == "llama.cpp":
-            answer = yield from self.transport.fetch("POST", "/tokenize", tokenize_request(text))
-        elif dialect == "vllm":
-            body = {"model": facts.model_for(model), "prompt": text, "add_special_tokens": False}
-            answer = yield from self.transport.fetch("POST", "/tokenize", body)
-        else:
+            return (yield from self._llama_tokenize_flow(text))
+        if dialect != "vllm":
             raise NotImplementedError(
                 f"{facts.preset.title} has no tokenizer endpoint; count tokens with the "
                 "model's own tokenizer, or read `usage_metadata` after a call."
             )
-        return token_ids(answer)
+        body = {"model": facts.model_for(model), "prompt": text, "add_special_tokens": False}
+        return token_ids((yield from self.transport.fetch("POST", "/tokenize", body)))
 
 
 __all__ = [
