@@ -374,7 +374,8 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
 
         def fields(_: object) -> dict[str, Any]:
             body = self._body(call.stop, call.options)
-            return {**body, "max_tokens": body.pop("n_predict", -1)}
+            body["max_tokens"] = body.pop("n_predict", -1)  # `/v1`'s name for it
+            return body
 
         return OpenAIChat(self.engine, call, fields, model=self.model, label=self._model_label())
 

@@ -405,7 +405,7 @@ def test_chat_endpoint() -> None:
     assert msg.response_metadata["finish_reason"] == "stop"
     body = fake.bodies("/v1/chat/completions")[0]
     assert body["messages"] == [{"role": "user", "content": "Hi"}]
-    assert body["max_tokens"] == 20
+    assert body["max_tokens"] == 20 and "n_predict" not in body  # `/v1`'s name only
     assert body["stream_options"] == {"include_usage": True}
     assert body["model"] == "x"
 
