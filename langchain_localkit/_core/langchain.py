@@ -40,26 +40,39 @@ def merge_stop(default: Sequence[str] | None, call: Sequence[str] | None) -> tup
     return tuple(merged)
 
 
-def usage_metadata(input_tokens: int, output_tokens: int) -> UsageMetadata:
-    """A LangChain `UsageMetadata` from token counts."""
-    return UsageMetadata(
+def usage_metadata(input_tokens: int, output_tokens: int, reasoning: int = 0) -> UsageMetadata:
+    """A LangChain `UsageMetadata` from token counts (`reasoning`: thought tokens among them)."""
+    usage = UsageMetadata(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         total_tokens=input_tokens + output_tokens,
     )
+    if reasoning:
+        usage["output_token_details"] = {"reasoning": reasoning}
+    return usage
 
 
 __all__ = ["merge_stop", "migrate_callback_manager", "usage_metadata"]
 
 
 def join_chunks(chunks: Iterable[GenerationChunk]) -> Generation:
-    """One `Generation` from a text stream: the texts joined, the last `generation_info`."""
+    """One `Generation` from a text stream: the texts joined, the last `generation_info`.
+
+    Thoughts streamed apart (chunks whose `generation_info` has only `reasoning_content`) are
+    joined into the result's `generation_info["reasoning_content"]`.
+    """
     parts: list[str] = []
+    thoughts: list[str] = []
     info: dict[str, Any] | None = None
     for chunk in chunks:
         parts.append(chunk.text)
-        if chunk.generation_info:
-            info = chunk.generation_info
+        gi = chunk.generation_info
+        if gi and set(gi) == {"reasoning_content"}:
+            thoughts.append(str(gi["reasoning_content"]))
+        elif gi:
+            info = gi
+    if thoughts:
+        info = {**(info or {}), "reasoning_content": "".join(thoughts)}
     return Generation(text="".join(parts), generation_info=info)
 
 

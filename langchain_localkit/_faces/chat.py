@@ -35,6 +35,7 @@ from langchain_localkit._core.generation import (
     ToolCallsText,
 )
 from langchain_localkit._core.langchain import usage_metadata
+from langchain_localkit._core.reasoning import Reasoning
 from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._core.tools import (
     UNTERMINATED,
@@ -69,6 +70,7 @@ class ChatCall:
         model: The `model` call option (a label; the OpenAI-compatible endpoint sends it).
         stream: Read the runtime's stream (False: one answer per generation step).
         dropped_calls: Tool calls cut off by `max_tokens` (set while the reply is converted).
+        reasoning: The call's `reasoning` switch (the call option, else the face's field).
     """
 
     messages: list[BaseMessage]
@@ -83,6 +85,12 @@ class ChatCall:
     model: str | None = None
     stream: bool = True
     dropped_calls: int = 0
+    reasoning: Reasoning = None
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the reply is tool calls or a response format (parsed, so thought-free)."""
+        return bool(self.tools) or self.response_format is not None
 
     def prompt_messages(self) -> list[BaseMessage]:
         """The messages with the instructions added to the system message."""
@@ -204,6 +212,7 @@ class LocalChatModel(ToolsAndStructuredOutputMixin, BaseChatModel):
         parallel = bool(options.pop("parallel_tool_calls", False))
         response_format = options.pop("response_format", None)
         model = options.pop("model", None)
+        reasoning = self._reasoning_of(options)  # type: ignore[attr-defined]
         options.pop("ls_structured_output_format", None)
         choice = normalize_tool_choice(raw_choice, tools) if tools else ToolChoice("none")
         call = ChatCall(
@@ -215,6 +224,7 @@ class LocalChatModel(ToolsAndStructuredOutputMixin, BaseChatModel):
             parallel=parallel,
             response_format=response_format,
             model=model,
+            reasoning=reasoning,
         )
         if call.tools:
             call.instructions.append(tools_system_prompt(tools, choice))
@@ -307,7 +317,9 @@ class LocalChatModel(ToolsAndStructuredOutputMixin, BaseChatModel):
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",
-                usage_metadata=usage_metadata(done.input_tokens, done.output_tokens),
+                usage_metadata=usage_metadata(
+                    done.input_tokens, done.output_tokens, done.reasoning_tokens
+                ),
                 response_metadata=metadata,
                 chunk_position="last",
             ),

@@ -18,11 +18,13 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
-from langchain_localkit._core.generation import GenerationInfo
+from langchain_localkit._core.generation import GenerationInfo, ReasoningDelta, TextDelta
 from langchain_localkit._core.langchain import join_chunks, llm_output
+from langchain_localkit._core.reasoning import ThoughtSplitter, split_items
 from langchain_localkit._core.streaming import iterate_in_thread
 
-Item = str | GenerationInfo
+Item = str | ReasoningDelta | GenerationInfo
+"""What a face's generation yields: text, thoughts kept apart, then one `GenerationInfo`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,20 @@ class TextCall:
 def _chunk(item: Item) -> GenerationChunk:
     if isinstance(item, str):
         return GenerationChunk(text=item)
+    if isinstance(item, ReasoningDelta):
+        return GenerationChunk(text="", generation_info={"reasoning_content": item.text})
     return GenerationChunk(text="", generation_info=item.to_generation_info())
+
+
+def text_thoughts(
+    items: Iterator[str | GenerationInfo], splitter: ThoughtSplitter | None
+) -> Iterator[Item]:
+    """An engine stream with its thoughts split out (`Item`s; unchanged without a splitter)."""
+    if splitter is None:
+        yield from items
+        return
+    for event in split_items(items, splitter):
+        yield event.text if isinstance(event, TextDelta) else event
 
 
 class LocalLLM(BaseLLM):

@@ -6,15 +6,26 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from langchain_core.language_models import BaseChatModel, LangSmithParams
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from langchain_localkit._compat import ignored_call_options, unknown_call_options
 from langchain_localkit._core.langchain import migrate_callback_manager
+from langchain_localkit._core.reasoning import Reasoning, check_reasoning
 
 CHAT_OPTIONS = frozenset(
     {"tools", "tool_choice", "parallel_tool_calls", "response_format", "model"}
 )
 """The per-call options every chat face takes besides its sampling options."""
+REASONING_OPTION = "reasoning"
+"""The per-call option every generating face takes: the `reasoning` switch for one call."""
 
 
 class VerboseTiming(BaseModel):
@@ -53,6 +64,26 @@ class GenerationParams(VerboseTiming):
     _call_options: ClassVar[frozenset[str]] = frozenset()
     """The sampling options a call may pass (`invoke(..., temperature=0)`)."""
 
+    reasoning: Reasoning = None
+    """Thinking models (Qwen3, DeepSeek-R1, gpt-oss, ...): None leaves the output as the model
+    writes it; True keeps the thoughts apart from the answer (chat: in
+    `additional_kwargs["reasoning_content"]` and `reasoning` content blocks; text: in
+    `generation_info["reasoning_content"]`); False asks the model not to think where its
+    template or server allows, and strips the thoughts it writes anyway; "low", "medium" or
+    "high" sets the effort of models that have levels (gpt-oss) and keeps the thoughts apart.
+    Also a call option: `invoke(..., reasoning=False)`."""
+
+    @field_validator("reasoning", mode="before")
+    @classmethod
+    def _check_reasoning(cls, value: Any) -> Reasoning:
+        return check_reasoning(value)
+
+    def _reasoning_of(self, options: dict[str, Any]) -> Reasoning:
+        """The call's `reasoning` (taken out of `options`), else the field's."""
+        if REASONING_OPTION in options:
+            return check_reasoning(options.pop(REASONING_OPTION))
+        return self.reasoning
+
     @property
     def _llm_type(self) -> str:
         return self._llm_type_name
@@ -68,7 +99,8 @@ class GenerationParams(VerboseTiming):
     @classmethod
     def call_options(cls) -> frozenset[str]:
         """The per-call options this face takes (`invoke(..., **options)`), besides `stop`."""
-        return cls._call_options | (CHAT_OPTIONS if cls._is_chat() else frozenset())
+        chat = CHAT_OPTIONS if cls._is_chat() else frozenset()
+        return cls._call_options | chat | {REASONING_OPTION}
 
     def _check_call_options(self, kwargs: Mapping[str, Any]) -> None:
         """Refuse options neither declared (`_call_options`) nor ignored for community's sake.
@@ -80,6 +112,7 @@ class GenerationParams(VerboseTiming):
         """
         community = self._community_name or type(self).__name__
         unknown = set(kwargs) - self._call_options - ignored_call_options(community)
+        unknown.discard(REASONING_OPTION)
         if unknown:
             raise TypeError(
                 unknown_call_options(
@@ -171,4 +204,10 @@ class HttpConnection(BaseModel):
             await engine.aclose()
 
 
-__all__ = ["CHAT_OPTIONS", "GenerationParams", "HttpConnection", "VerboseTiming"]
+__all__ = [
+    "CHAT_OPTIONS",
+    "REASONING_OPTION",
+    "GenerationParams",
+    "HttpConnection",
+    "VerboseTiming",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -14,22 +14,30 @@ from langchain_localkit._core.generation import (
     Done,
     Event,
     GenerationInfo,
-    TextDelta,
+    ReasoningDelta,
     ToolCallsText,
 )
+from langchain_localkit._core.reasoning import split_items
 from langchain_localkit._core.tools import TOOL_CALL_OPEN
 from langchain_localkit._faces.chat import ChatCall, LocalChatModel, prompt_target
 from langchain_localkit._llamacpp import LlamaCppParams
-from langchain_localkit.engines.gbnf import any_json_gbnf, json_schema_to_gbnf, tool_calls_gbnf
+from langchain_localkit.engines.gbnf import (
+    any_json_gbnf,
+    json_schema_to_gbnf,
+    thought_step_gbnf,
+    tool_calls_gbnf,
+)
 from langchain_localkit.engines.llamacpp import SamplingParams
+from langchain_localkit.prompts.thinking import ThinkingPlan
 
 
 @dataclass
 class _Plan:
-    """What one chat call will run: the prompt and the sampling (grammar included)."""
+    """What one chat call will run: the prompt, the sampling (grammar included), thoughts."""
 
     prompt: str
     params: SamplingParams
+    thinking: ThinkingPlan
 
 
 class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
@@ -107,16 +115,39 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
     )
 
     def render(
-        self, messages: Sequence[BaseMessage], tools: Sequence[dict[str, Any]] | None = None
+        self,
+        messages: Sequence[BaseMessage],
+        tools: Sequence[dict[str, Any]] | None = None,
+        *,
+        reasoning: Any = None,
     ) -> Any:
-        """Render `messages` into this model's prompt format (a `RenderedPrompt`)."""
+        """Render `messages` into this model's prompt format (a `RenderedPrompt`).
+
+        `reasoning` (True, False or an effort level) reaches the template as the variables
+        thinking templates read (`enable_thinking`, `reasoning_effort`).
+        """
         from langchain_localkit.prompts import render_chat
+        from langchain_localkit.prompts.thinking import thinking_variables
 
         target = prompt_target(self.chat_template, self.chat_format, self.model_path)
-        return render_chat(list(messages), target, guard=self.guard)
+        return render_chat(
+            list(messages),
+            target,
+            guard=self.guard,
+            template_kwargs=thinking_variables(reasoning),
+        )
 
     def _plan(self, call: ChatCall) -> _Plan:
-        rendered = self.render(call.prompt_messages())
+        from langchain_localkit.prompts.thinking import plan_thinking, thought_format_of
+
+        rendered = self.render(call.prompt_messages(), reasoning=call.reasoning)
+        target = prompt_target(self.chat_template, self.chat_format, self.model_path)
+        thinking = plan_thinking(
+            rendered.prompt,
+            thought_format_of(target),
+            call.reasoning,
+            constrained=call.constrained,
+        )
         params = self._sampling(call.stop, call.options)
         grammar = params.grammar
         if call.response_format is not None:
@@ -126,41 +157,75 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
             stop=(*params.stop, *(s for s in rendered.stop if s not in params.stop)),
             grammar=grammar,
         )
-        return _Plan(prompt=rendered.prompt, params=params)
+        return _Plan(prompt=thinking.prompt, params=params, thinking=thinking)
 
     def _events(
         self, call: ChatCall, cancel: threading.Event | None = None
     ) -> Generator[Event, None, None]:
         """Free text, then the tool calls under their grammar (the steps share the KV cache).
 
-        With tools bound and the choice "auto", the text stops where a tool call opens.
+        With tools bound and the choice "auto", the text stops where a tool call opens. A
+        thinking model asked for a constrained reply (forced tool calls, a response format)
+        first thinks in a step of its own, within half of `max_tokens` (past it the thought
+        is closed for it), then answers under the grammar.
         """
         plan = self._plan(call)
         engine = self.engine
+        thinking = plan.thinking
         infos: list[GenerationInfo] = []
         prompt = plan.prompt
+        budget = plan.params.max_tokens
+
+        def rest() -> int | None:
+            if not budget or budget <= 0:
+                return budget
+            return max(budget - sum(i.completion_tokens for i in infos), 16)
+
+        forced = call.response_format is not None or (call.tools and call.choice.forced)
+        if forced and thinking.think_first and thinking.fmt is not None:
+            fmt = thinking.fmt
+            grammar = None if thinking.opened else thought_step_gbnf(fmt)
+            half = budget // 2 if budget and budget > 0 else budget
+            params = dataclasses.replace(
+                plan.params, grammar=grammar, stop=(fmt.close,), max_tokens=half
+            )
+            produced: list[str] = []
+            raw = _recorded(engine.stream(prompt, params, cancel=cancel), produced)
+            for event in split_items(raw, thinking.splitter()):
+                if isinstance(event, GenerationInfo):
+                    infos.append(event)
+                    event.reasoning_tokens = event.completion_tokens
+                elif isinstance(event, ReasoningDelta):
+                    yield event
+            thought = "".join(produced)
+            if thinking.opened or thought.strip():
+                prompt += thought + ("" if thought.endswith("\n") else "\n") + fmt.close + "\n\n"
         if call.tools and not call.choice.forced:
             params = dataclasses.replace(plan.params, stop=(*plan.params.stop, TOOL_CALL_OPEN))
-            produced: list[str] = []
-            for item in engine.stream(prompt, params, cancel=cancel):
-                if isinstance(item, str):
-                    produced.append(item)
-                    yield TextDelta(item)
+            produced = []
+            raw = _recorded(engine.stream(prompt, params, cancel=cancel), produced)
+            for event in split_items(raw, thinking.splitter()):
+                if isinstance(event, GenerationInfo):
+                    infos.append(event)
                 else:
-                    infos.append(item)
+                    yield event
             if infos[-1].stop_reason != TOOL_CALL_OPEN:
                 yield Done(tuple(infos))
                 return
             prompt = prompt + "".join(produced)
         if not call.tools:
-            for item in engine.stream(prompt, plan.params, cancel=cancel):
-                yield TextDelta(item) if isinstance(item, str) else Done((item,))
+            params = plan.params
+            splitter = thinking.splitter()
+            if infos:  # after the thought step: the answer only
+                params, splitter = dataclasses.replace(params, max_tokens=rest()), None
+            for event in split_items(engine.stream(prompt, params, cancel=cancel), splitter):
+                if isinstance(event, GenerationInfo):
+                    yield Done((*infos, event))
+                else:
+                    yield event
             return
-        budget = plan.params.max_tokens
-        if budget and budget > 0:
-            budget = max(budget - sum(i.completion_tokens for i in infos), 16)
         grammar = tool_calls_gbnf(call.tools, call.choice.name, parallel=call.parallel)
-        params = dataclasses.replace(plan.params, grammar=grammar, max_tokens=budget, stop=())
+        params = dataclasses.replace(plan.params, grammar=grammar, max_tokens=rest(), stop=())
         parts: list[str] = []
         for item in engine.stream(prompt + TOOL_CALL_OPEN, params, cancel=cancel):
             if isinstance(item, str):
@@ -169,6 +234,14 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
                 infos.append(item)
         yield ToolCallsText(TOOL_CALL_OPEN + "".join(parts))
         yield Done(tuple(infos))
+
+
+def _recorded(items: Iterator[Any], produced: list[str]) -> Iterator[Any]:
+    """`items`, with their text pieces kept in `produced` (the prompt continues from them)."""
+    for item in items:
+        if isinstance(item, str):
+            produced.append(item)
+        yield item
 
 
 def _response_format_grammar(schema: dict[str, Any] | None) -> str:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from langchain_localkit._core.reasoning import ThoughtFormat
 from langchain_localkit._core.tools import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_call_schema
 from langchain_localkit.engines.llamacpp_runtime import import_llama_cpp
 
@@ -79,6 +80,52 @@ def tool_calls_reply_gbnf(
     return f'root ::= "{TOOL_CALL_OPEN}" calls\n{rest}'
 
 
+def thought_gbnf(fmt: ThoughtFormat, *, opened: bool) -> str:
+    r"""GBNF rules `thought` for a thought block (its text cannot contain `</`).
+
+    With `opened`, the block starts after the open tag (the prompt wrote it). The caller adds
+    `root ::= thought? ...` (or `thought ...` when opened).
+
+    Example:
+        >>> from langchain_localkit._core.reasoning import THINK
+        >>> print(thought_gbnf(THINK, opened=False))
+        thought ::= "<think>" thought-char* "</think>" [ \t\n]*
+        thought-char ::= [^<] | "<" [^/]
+    """
+    head = "" if opened else _gbnf_literal(fmt.open) + " "
+    close = _gbnf_literal(fmt.close)
+    first = fmt.close[0]
+    second = fmt.close[1] if len(fmt.close) > 1 else ""
+    char = f"[^{_gbnf_class(first)}]"
+    if second:
+        char += f" | {_gbnf_literal(first)} [^{_gbnf_class(second)}]"
+    return f"thought ::= {head}thought-char* {close} [ \\t\\n]*\nthought-char ::= {char}"
+
+
+def _gbnf_literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _gbnf_class(ch: str) -> str:
+    return "\\" + ch if ch in "\\]^-[" else ch
+
+
+def thought_step_gbnf(fmt: ThoughtFormat) -> str:
+    """A step that either ends at once (the model does not think) or is one thought block.
+
+    The block's close tag is the step's stop string, so the step ends there.
+    """
+    rules = thought_gbnf(fmt, opened=False).replace(" [ \\t\\n]*", "", 1)
+    return f"root ::= thought?\n{rules}"
+
+
+def with_thought(grammar: str, fmt: ThoughtFormat, *, opened: bool) -> str:
+    """A GBNF grammar whose `root` may start with a thought block (must, when `opened`)."""
+    body = _rename_root(grammar, "answer-root")
+    optional = "" if opened else "?"
+    return f"root ::= thought{optional} answer-root\n{thought_gbnf(fmt, opened=opened)}\n{body}"
+
+
 @functools.lru_cache(maxsize=64)
 def compile_grammar(gbnf: str) -> Any:
     """`gbnf` as a `llama_cpp.LlamaGrammar`, compiled once per text.
@@ -97,6 +144,9 @@ __all__ = [
     "any_json_gbnf",
     "compile_grammar",
     "json_schema_to_gbnf",
+    "thought_gbnf",
+    "thought_step_gbnf",
     "tool_calls_gbnf",
     "tool_calls_reply_gbnf",
+    "with_thought",
 ]

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 
-from langchain_localkit._faces.llm import Item, LocalLLM, TextCall
+from langchain_localkit._faces.llm import Item, LocalLLM, TextCall, text_thoughts
 from langchain_localkit._llamacpp import SAMPLING_OPTIONS, LlamaCppParams
 
 _COMPLETION_OPTIONS = frozenset({"logprobs", "suffix", "echo"})
@@ -114,6 +114,7 @@ class LlamaCpp(LlamaCppParams, LocalLLM):
 
     def _generation(self, call: TextCall, cancel: Event | None = None) -> Iterator[Item]:
         prompt, stop, kwargs = call.prompt, call.stop, dict(call.options)
+        reasoning = self._reasoning_of(kwargs)
         options = self._completion_options(kwargs)
         if options["logprobs"] is not None or options["suffix"] is not None:
             if options["logprobs"] is not None and not self.logits_all:
@@ -126,10 +127,27 @@ class LlamaCpp(LlamaCppParams, LocalLLM):
             yield choice["text"]
             yield info
             return
+        thinking = self._thinking(prompt, reasoning)
         params = self._sampling([*(stop or []), *self._template_stops()], kwargs)
         if options["echo"]:
             yield prompt
-        yield from self.engine.stream(prompt, params, cancel=cancel)
+        stream = self.engine.stream(thinking.prompt, params, cancel=cancel)
+        yield from text_thoughts(stream, thinking.splitter())
+
+    def _thinking(self, prompt: str, reasoning: Any) -> Any:
+        """How this prompt's reply treats thoughts (a `ThinkingPlan`).
+
+        The model's thought format comes from its template or family when `reasoning` is set.
+        """
+        from langchain_localkit.prompts.thinking import plan_thinking, thought_format_of
+
+        fmt = None
+        if reasoning is not None:
+            from langchain_localkit.prompts import detect
+
+            target = self.chat_template or self.chat_format or detect(self.model_path)
+            fmt = thought_format_of(target)
+        return plan_thinking(prompt, fmt, reasoning)
 
 
 __all__ = ["LlamaCpp"]

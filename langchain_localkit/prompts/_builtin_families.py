@@ -99,6 +99,7 @@ BUILTIN_FAMILIES: tuple[ModelFamily, ...] = (
         name_patterns=(r"deepseek-?v3", r"deepseek-?v2\.5"),
         finetune_patterns=(r"deepseek-?r1",),
         template_markers=((DEEPSEEK_USER,), (DEEPSEEK_ASSISTANT,)),
+        thinking="think",
     ),
     ModelFamily(
         name="deepseek-coder",
@@ -148,6 +149,7 @@ BUILTIN_FAMILIES: tuple[ModelFamily, ...] = (
         ),
         template_markers=(("<|im_start|>",),),
         known_templates=(chat_template("chatml-standard"),),
+        thinking="think",  # Qwen3, QwQ, SmolLM3
     ),
     ModelFamily(
         name="gemma",

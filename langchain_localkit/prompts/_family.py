@@ -60,6 +60,9 @@ class ModelFamily:
             group is recognised as this family's.
         known_templates: Exact chat templates (compared with whitespace collapsed) that are this
             family's; the family's own `template` always counts.
+        thinking: How the family's thinking models mark their thoughts: "think"
+            (`<think>…</think>`), "mistral" (`[THINK]…[/THINK]`), "harmony" (gpt-oss
+            channels), or None (no thinking models known). See `reasoning=` on the faces.
 
     Example:
         >>> from langchain_localkit.prompts import ModelFamily, register_family
@@ -93,6 +96,7 @@ class ModelFamily:
     finetune_patterns: tuple[str, ...] = ()
     template_markers: tuple[tuple[str, ...], ...] = ()
     known_templates: tuple[str, ...] = field(default=(), repr=False)
+    thinking: str | None = None
 
     def __post_init__(self) -> None:
         name = self.name.strip().lower() if isinstance(self.name, str) else ""
@@ -129,6 +133,11 @@ class ModelFamily:
             raise ValueError(
                 f"Family {name!r}: system_fold must be 'first_user' or 'last_user', "
                 f"not {self.system_fold!r}."
+            )
+        if self.thinking is not None and self.thinking not in ("think", "mistral", "harmony"):
+            raise ValueError(
+                f"Family {name!r}: thinking must be 'think', 'mistral', 'harmony' or None, "
+                f"not {self.thinking!r}."
             )
         for pattern in (*self.name_patterns, *self.finetune_patterns):
             try:

@@ -76,6 +76,27 @@ def _text(content: Any, kind: str) -> str:
     return "".join(parts)
 
 
+def reasoning_of(message: Any) -> str:
+    """The thoughts an earlier assistant turn kept apart, or "" when it has none.
+
+    From `additional_kwargs["reasoning_content"]`, else its `reasoning` content blocks; the
+    templates that read them show or drop them.
+    """
+    kwargs = getattr(message, "additional_kwargs", None) or {}
+    thought = kwargs.get("reasoning_content")
+    if isinstance(thought, str) and thought:
+        return thought
+    content = getattr(message, "content", None)
+    if isinstance(content, list):
+        parts = [
+            str(b.get("reasoning") or b.get("thinking") or "")
+            for b in content
+            if isinstance(b, Mapping) and b.get("type") in ("reasoning", "thinking")
+        ]
+        return "".join(parts)
+    return ""
+
+
 def to_template_messages(
     messages: Sequence[MessageLikeRepresentation] | str,
     *,
@@ -87,6 +108,8 @@ def to_template_messages(
     `SystemMessage` -> `system`, `HumanMessage` -> `user`, `AIMessage` -> `assistant` (with
     `tool_calls` as `{"id", "type": "function", "function": {"name", "arguments"}}`),
     `ToolMessage` -> `tool` (with `name` and `tool_call_id`), `ChatMessage` keeps its role.
+    An assistant turn's kept-apart thoughts go in `reasoning_content`, which Qwen3-style
+    templates render for the turns of a tool loop and drop elsewhere.
     Tuples, dicts and strings are accepted as in `langchain_core.messages.convert_to_messages`.
 
     Args:
@@ -146,6 +169,9 @@ def to_template_messages(
                 )
             if calls:
                 entry["tool_calls"] = calls
+            thought = reasoning_of(message)
+            if thought:
+                entry["reasoning_content"] = g(thought)  # Qwen3-style templates read it
             out.append(entry)
         elif isinstance(message, ToolMessage):
             name = g(message.name) if message.name else tool_names.get(message.tool_call_id, "")
@@ -252,4 +278,4 @@ def adapt_messages(
     return messages
 
 
-__all__ = ["adapt_messages", "to_template_messages"]
+__all__ = ["adapt_messages", "reasoning_of", "to_template_messages"]
