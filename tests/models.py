@@ -64,3 +64,13 @@ def chat_test_model() -> Path | None:
     """A bigger chat model for the standard suite, from LOCALKIT_CHAT_TEST_MODEL (optional)."""
     value = os.environ.get("LOCALKIT_CHAT_TEST_MODEL")
     return Path(value) if value else None
+
+
+@functools.cache
+def thinking_path(style: str = "qwen3") -> Path:
+    """The tiny GGUF with a thinking chat template ("qwen3": the model opens `<think>`; "r1":
+    the prompt opens it), written once per process."""
+    from langchain_localkit.testing.thinking import make_thinking_gguf
+
+    folder = Path(tempfile.mkdtemp(prefix="localkit-thinking-"))
+    return make_thinking_gguf(folder / f"tiny-thinking-{style}.gguf", style=style)  # type: ignore[arg-type]

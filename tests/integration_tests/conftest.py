@@ -50,6 +50,19 @@ def smollm2_server() -> LlamaServer:
 
 
 @pytest.fixture(scope="session")
+def thinking_server() -> LlamaServer:
+    """llama-server --jinja on the tiny GGUF with the Qwen3-like thinking template."""
+    return _servers.server("thinking-qwen3")
+
+
+@pytest.fixture(scope="session")
+def thinking_r1_server() -> LlamaServer:
+    """llama-server --jinja on the tiny GGUF with the DeepSeek-R1-like template (the prompt
+    opens `<think>`)."""
+    return _servers.server("thinking-r1")
+
+
+@pytest.fixture(scope="session")
 def embedding_server() -> LlamaServer:
     """llama-server in embedding mode (`--embeddings --pooling mean`) on the tiny GGUF."""
     return _servers.server("embeddings")

@@ -16,7 +16,7 @@ from langchain_localkit.testing.llama_server import (
     ensure_llama_server,
     find_llama_server,
 )
-from tests.models import chat_test_model, gemma_path, smollm2_path, tiny_path
+from tests.models import chat_test_model, gemma_path, smollm2_path, thinking_path, tiny_path
 
 _LOCK = threading.Lock()
 _RUNNING: dict[str, LlamaServer] = {}
@@ -45,6 +45,11 @@ def _spec(name: str) -> LlamaServer:
         path = chat_test_model()
         assert path is not None, "set LOCALKIT_CHAT_TEST_MODEL to a GGUF"
         return LlamaServer(path, binary=binary(), n_ctx=4096)
+    if name in ("thinking-qwen3", "thinking-r1"):  # --jinja: the server parses thoughts
+        style = name.split("-", 1)[1]
+        return LlamaServer(
+            thinking_path(style), binary=binary(), n_ctx=2048, threads=2, extra_args=["--jinja"]
+        )
     if name == "embeddings":
         return LlamaServer(
             tiny_path(), binary=binary(), n_ctx=512, embeddings=True, pooling="mean", threads=2
