@@ -4,6 +4,12 @@ langchain-ollama reads the `ollama` client's stream of responses. The faces wrap
 the final response (`done: true`) gains our `Timings` (from Ollama's nanosecond durations, plus
 the time to first token measured here) and a `usage` dict; the client's exceptions become the
 package's typed errors with the way out in their message.
+
+Reasoning: Ollama streams a thinking model's thoughts one token per part (`message.thinking` on
+`/api/chat`, `thinking` on `/api/generate`) and counts them in `eval_count` without saying how
+many they were. The wrapper counts the streamed parts that carry thoughts and reports them in
+`usage["output_token_details"]["reasoning"]`; the chat face copies that into the final
+message's `usage_metadata`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from typing import IO, Any
 
 import httpx
 from langchain_core.language_models import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 from ollama import Client, ResponseError
 
 from langchain_localkit._core.errors import (
@@ -25,6 +33,7 @@ from langchain_localkit._core.errors import (
     ServerTimeoutError,
     ServerUnavailableError,
 )
+from langchain_localkit._core.reasoning import check_reasoning
 from langchain_localkit._core.timings import Timings
 from langchain_localkit._faces.params import VerboseTiming
 
@@ -79,8 +88,11 @@ def translate(error: BaseException, model: str, host: str) -> BaseException:
 CLIENT_ERRORS = (ResponseError, httpx.HTTPError, ConnectionError)
 
 
-def _final(part: Any, started: float, first: float | None) -> dict[str, Any]:
-    """The final response as a dict, with our `timings` and a `usage` dict."""
+def _final(part: Any, started: float, first: float | None, reasoning: int = 0) -> dict[str, Any]:
+    """The final response as a dict, with our `timings` and a `usage` dict.
+
+    `reasoning`: how many of the generated tokens were thoughts (`output_token_details`).
+    """
     data = part.model_dump() if hasattr(part, "model_dump") else dict(part)
     ttft = (first - started) * 1000 if first is not None else None
     timings = Timings.from_ollama(data, ttft_ms=ttft)
@@ -91,6 +103,8 @@ def _final(part: Any, started: float, first: float | None) -> dict[str, Any]:
         "output_tokens": output,
         "total_tokens": prompt + output,
     }
+    if reasoning:
+        data["usage"]["output_token_details"] = {"reasoning": reasoning}
     return data
 
 
@@ -102,6 +116,14 @@ def _text_of(part: Any) -> bool:
     return bool(part.get("response") or part.get("thinking"))
 
 
+def _thought_of(part: Any) -> bool:
+    """Whether a streamed (not final) response carries a piece of the model's thoughts."""
+    if part.get("done"):
+        return False  # a `"stream": false` answer holds every thought in one part: no count
+    message = part.get("message")
+    return bool(message.get("thinking") if message is not None else part.get("thinking"))
+
+
 class _Timer:
     """The step logic of `timed`/`atimed`, free of I/O: times the parts, decides on a pull."""
 
@@ -111,6 +133,7 @@ class _Timer:
         self.started = time.perf_counter()
         self.first: float | None = None
         self.yielded = False
+        self.thoughts = 0
 
     def see(self, part: Any) -> Any:
         """The part as the face gets it (the final one with timings and usage)."""
@@ -118,8 +141,12 @@ class _Timer:
             return part
         if self.first is None and _text_of(part):
             self.first = time.perf_counter()
+        if _thought_of(part):
+            self.thoughts += 1  # Ollama streams one token per part
         self.yielded = True
-        return _final(part, self.started, self.first) if part.get("done") else part
+        if part.get("done"):
+            return _final(part, self.started, self.first, self.thoughts)
+        return part
 
     def retry_after_pull(self, error: BaseException, attempt: int) -> bool:
         """Whether to pull and try again; otherwise the caller raises `self.error(error)`."""
@@ -170,6 +197,54 @@ async def atimed(
             if pull is None or not timer.retry_after_pull(e, attempt):
                 raise timer.error(e) from e
             await pull()
+
+
+def reasoning_usage(chunk: ChatGenerationChunk) -> ChatGenerationChunk:
+    """The chunk, its `usage_metadata` with the thought tokens `_final` counted (final chunk)."""
+    usage = (chunk.generation_info or {}).get("usage")
+    details = usage.get("output_token_details") if isinstance(usage, Mapping) else None
+    message = chunk.message
+    if details and isinstance(message, AIMessageChunk) and message.usage_metadata is not None:
+        message.usage_metadata = {**message.usage_metadata, "output_token_details": {**details}}
+    return chunk
+
+
+_THOUGHT_BLOCKS = {"reasoning": "reasoning", "thinking": "thinking"}
+"""Content blocks holding thoughts, and their text's key (v1 `reasoning`; Anthropic-style)."""
+
+
+def thoughts_in_content(message: AIMessage) -> AIMessage:
+    """An assistant turn with its thought blocks moved to `additional_kwargs["reasoning_content"]`.
+
+    langchain-ollama sends `reasoning_content` back as Ollama's `thinking`; a message whose
+    thoughts are only `reasoning` content blocks would lose them (v1) or be refused. The text
+    blocks left are joined into plain content (langchain-ollama would prefix each with a
+    newline); other blocks (images, v1 tool calls) keep the list as it is.
+    """
+    if isinstance(message.content, str):
+        return message
+    thoughts: list[str] = []
+    rest: list[Any] = []
+    for block in message.content:
+        if not isinstance(block, dict) or block.get("type") not in _THOUGHT_BLOCKS:
+            rest.append(block)
+        elif text := block.get(_THOUGHT_BLOCKS[block["type"]]):
+            thoughts.append(str(text))
+    if len(rest) == len(message.content):
+        return message
+    kwargs = dict(message.additional_kwargs)
+    if thoughts and kwargs.get("reasoning_content") is None:
+        kwargs["reasoning_content"] = "".join(thoughts)
+    update: dict[str, Any] = {"additional_kwargs": kwargs, "content": rest}
+    texts = [b if isinstance(b, str) else b.get("text") for b in rest]
+    if all(isinstance(b, str) or b.get("type") == "text" for b in rest) and all(
+        isinstance(t, str) for t in texts
+    ):
+        update["content"] = "".join(str(t) for t in texts)
+        metadata = dict(message.response_metadata)
+        metadata.pop("output_version", None)  # plain content now, not v1 blocks
+        update["response_metadata"] = metadata
+    return message.model_copy(update=update)
 
 
 def is_missing_model(error: BaseException) -> bool:
@@ -256,6 +331,12 @@ class OllamaExtras(VerboseTiming):
     def _host(self, client: Any) -> str:
         return host_of(client, getattr(self, "base_url", None))
 
+    def _call_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The call options with the `reasoning` call option checked (`"HIGH"` is `"high"`)."""
+        if "reasoning" in kwargs:
+            kwargs = {**kwargs, "reasoning": check_reasoning(kwargs["reasoning"])}
+        return kwargs
+
     def _timed(self, start: Callable[[], Any], kwargs: Mapping[str, Any], *, aio: bool) -> Any:
         """The parent's stream through `timed`, or `atimed` for the async client (`aio`)."""
         model = str(kwargs.get("model") or getattr(self, "model", ""))
@@ -282,6 +363,8 @@ __all__ = [
     "host_of",
     "is_missing_model",
     "pull_model",
+    "reasoning_usage",
+    "thoughts_in_content",
     "timed",
     "translate",
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_ollama import ChatOllama as _ChatOllama
+from pydantic import field_validator
 
-from langchain_localkit._ollama import OllamaExtras
+from langchain_localkit._core.reasoning import Reasoning, check_reasoning
+from langchain_localkit._ollama import OllamaExtras, reasoning_usage, thoughts_in_content
 
 
 class ChatOllama(OllamaExtras, _ChatOllama):
@@ -25,6 +28,14 @@ class ChatOllama(OllamaExtras, _ChatOllama):
       `ServerDisconnectedError` when the connection drops mid-reply, `ServerError` for an
       error inside the stream.
     - `pull=True`: pull a missing model on first use, with a progress bar on stderr.
+    - Reasoning, as on every face of the package (`reasoning=` field or call option): True or
+      an effort level (`"low"`, `"medium"`, `"high"`: gpt-oss) sends `think` and keeps the
+      thoughts in `additional_kwargs["reasoning_content"]` (`reasoning` content blocks with
+      `output_version="v1"`), never in the text; False sends `think: false`; None sends no
+      `think` and leaves the output as Ollama gives it. Other values are refused.
+      `usage_metadata["output_token_details"]["reasoning"]` counts the thought tokens
+      Ollama streamed. Earlier assistant turns send their thoughts back as Ollama's
+      `thinking`, from `reasoning_content` or from `reasoning` content blocks.
 
     Setup:
         `pip install 'langchain-localkit[ollama]'`, and a running Ollama (`ollama serve`).
@@ -41,15 +52,52 @@ class ChatOllama(OllamaExtras, _ChatOllama):
             msg.response_metadata["timings"]["eval_tokens_per_second"]
     """
 
+    reasoning: Reasoning = None
+    """Thinking models: None leaves the output as Ollama gives it (no `think` sent); True keeps
+    the thoughts apart (`additional_kwargs["reasoning_content"]`, `reasoning` content blocks
+    with `output_version="v1"`); False sends `think: false`; "low", "medium" or "high" is the
+    effort of models with levels (gpt-oss), thoughts kept apart. Also a call option:
+    `invoke(..., reasoning="high")`."""
+
+    @field_validator("reasoning", mode="before")
+    @classmethod
+    def _check_reasoning(cls, value: Any) -> Reasoning:
+        return check_reasoning(value)
+
+    def _convert_messages_to_ollama_messages(self, messages: list[BaseMessage]) -> Sequence[Any]:
+        """langchain-ollama's conversion, after moving `reasoning` blocks to `reasoning_content`.
+
+        langchain-ollama sends `reasoning_content` back as the message's `thinking`, but drops
+        (v1) or refuses (otherwise) `reasoning` content blocks; an assistant message written
+        with blocks alone (stored v1 content, a message built by hand) lost its thoughts.
+        """
+        return super()._convert_messages_to_ollama_messages(
+            [thoughts_in_content(m) if isinstance(m, AIMessage) else m for m in messages]
+        )
+
+    def _iterate_over_stream(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        for chunk in super()._iterate_over_stream(messages, stop, **kwargs):
+            yield reasoning_usage(chunk)
+
+    async def _aiterate_over_stream(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in super()._aiterate_over_stream(messages, stop, **kwargs):
+            yield reasoning_usage(chunk)
+
     def _create_chat_stream(
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
     ) -> Iterator[Mapping[str, Any] | str]:
+        kwargs = self._call_kwargs(kwargs)
         parent = super()._create_chat_stream
         return self._timed(lambda: parent(messages, stop, **kwargs), kwargs, aio=False)
 
     def _acreate_chat_stream(
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
     ) -> AsyncIterator[Mapping[str, Any] | str]:
+        kwargs = self._call_kwargs(kwargs)
         parent = super()._acreate_chat_stream
         return self._timed(lambda: parent(messages, stop, **kwargs), kwargs, aio=True)
 

@@ -23,6 +23,7 @@ from langchain_localkit.testing.ollama_transcript import (
     ps_entry,
     pull_steps,
     show_info,
+    thinks,
     timestamp,
     tool_calls,
     unloads,
@@ -193,11 +194,12 @@ def make_handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]
                 return
             self._loaded(name, body)
             reply = server.next_reply(body, "/api/chat" if chat else "/api/generate")
-            tokens, reason = cut(reply.text, body.get("options") or {})
+            thoughts = pieces(reply.thinking) if reply.thinking and thinks(body, name) else []
+            tokens, reason = cut(reply.text, body.get("options") or {}, thoughts)
             calls = None  # a model calls tools only when the request offers some
             if chat and body.get("tools") and reply.tool_calls:
                 calls = tool_calls(reply.tool_calls)
-            count = len(tokens) + (len(json.dumps(calls)) // 8 if calls else 0)
+            count = len(thoughts) + len(tokens) + (len(json.dumps(calls)) // 8 if calls else 0)
             streaming = body.get("stream") is not False
 
             def piece(text: str, **extra: Any) -> dict[str, Any]:
@@ -223,14 +225,16 @@ def make_handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]
                 extra: dict[str, Any] = {}
                 if calls:
                     extra["tool_calls"] = calls
-                if reply.thinking:
-                    extra["thinking"] = reply.thinking
+                if thoughts:
+                    extra["thinking"] = "".join(thoughts)
                 self._json(200, final("".join(tokens), **extra))
                 return
 
             def lines() -> Iterator[dict[str, Any] | None]:
-                if reply.thinking:
-                    yield piece("", thinking=reply.thinking)
+                for thought in thoughts:
+                    if reply.delay:
+                        time.sleep(reply.delay)
+                    yield piece("", thinking=thought)
                 for sent, token in enumerate(tokens):
                     if reply.drop_after is not None and sent >= reply.drop_after:
                         yield None

@@ -10,7 +10,8 @@ request.
 Endpoints:
 
 - `POST /api/generate` and `POST /api/chat`: NDJSON streams (`application/x-ndjson`), one
-  object per token (`response` / `message.content`), reasoning in `thinking`, tool calls in a
+  object per token (`response` / `message.content`), reasoning first, one token per object
+  in `thinking` (unless `think: false` turns it off), tool calls in a
   `done: false` object, a final `done: true` object with `done_reason` and the metrics in
   nanoseconds (`total_duration`, `load_duration`, `prompt_eval_count`,
   `prompt_eval_duration`, `eval_count`, `eval_duration`; `/api/generate` adds `context`

@@ -65,7 +65,9 @@ class Reply:
             `[{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]`.
             The server adds what Ollama adds: an `id` (`call_` + 8 characters) and
             `function.index`.
-        thinking: Reasoning text, sent before the answer (`message.thinking` / `thinking`).
+        thinking: Reasoning text, streamed one word at a time before the answer
+            (`message.thinking` / `thinking`) when the request lets the model think (see
+            `thinks`); `"stream": false` sends it whole.
         error_after: Fail after this many tokens: an `{"error": error}` line in the 200 stream
             when tokens were sent, else (0, or `"stream": false`) an HTTP `status`.
         error: The message of that error.
@@ -135,17 +137,30 @@ def prompt_tokens(body: Mapping[str, Any]) -> int:
     return len(pieces(str(body.get("prompt") or ""))) + 1
 
 
-def cut(text: str, options: Mapping[str, Any]) -> tuple[list[str], str]:
-    """The tokens to send and the `done_reason`, after stop strings and `num_predict`."""
+def thinks(body: Mapping[str, Any], name: str) -> bool:
+    """Whether a request lets a thinking model think (`think` absent, true or a level)."""
+    return body.get("think") is not False or name.startswith("gpt-oss")
+
+
+def cut(
+    text: str, options: Mapping[str, Any], thoughts: list[str] | None = None
+) -> tuple[list[str], str]:
+    """The tokens to send and the `done_reason`, after stop strings and `num_predict`.
+
+    `thoughts`: the thought tokens sent before the answer; `num_predict` counts them too, and
+    they are cut to it in place.
+    """
     reason = "stop"
+    thoughts = thoughts if thoughts is not None else []
     for stop in options.get("stop") or []:
         at = text.find(stop)
         if stop and at >= 0:
             text = text[:at]
     tokens = pieces(text)
     limit = options.get("num_predict")
-    if isinstance(limit, int) and 0 <= limit < len(tokens):
-        tokens, reason = tokens[:limit], "length"
+    if isinstance(limit, int) and 0 <= limit < len(thoughts) + len(tokens):
+        del thoughts[limit:]
+        tokens, reason = tokens[: limit - len(thoughts)], "length"
     return tokens, reason
 
 
@@ -299,6 +314,7 @@ __all__ = [
     "ps_entry",
     "pull_steps",
     "show_info",
+    "thinks",
     "timestamp",
     "tool_calls",
     "unloads",
