@@ -55,6 +55,11 @@ class SamplingParams(CallSettings):
     grammar: str | None = None
     """A GBNF grammar that every generated token must follow."""
     logits_processor: Any = None
+    render_special: bool = False
+    """Write special (control) tokens as their text, e.g. gpt-oss's Harmony markers
+    (`<|channel|>`, `<|message|>`, `<|end|>`, ...), which llama.cpp otherwise renders as
+    nothing. End-of-generation tokens and stop strings that are one control token still end
+    decoding without being written. Honoured by `stream` (not by `complete`)."""
 
 
 def sampler_kwargs(params: SamplingParams) -> dict[str, Any]:
@@ -215,6 +220,7 @@ def decode(
     vocab = llm._model.vocab
     is_eog = llama_cpp.llama_vocab_is_eog
     to_piece = llama_cpp.llama_token_to_piece
+    special = bool(params.render_special)
     buf = ctypes.create_string_buffer(256)
     utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
     scanner = StopScanner(params.stop)
@@ -236,7 +242,10 @@ def decode(
                 finish, stop_reason = "stop", stop_ids[token]
                 break
             n_out += 1
-            n = to_piece(vocab, token, buf, 256, 0, False)
+            n = to_piece(vocab, token, buf, len(buf), 0, special)
+            if n < 0:  # a piece longer than the buffer (a long special token): -n bytes
+                buf = ctypes.create_string_buffer(-n)
+                n = to_piece(vocab, token, buf, len(buf), 0, special)
             text = scanner.feed(utf8(buf.raw[:n]) if n > 0 else "")
             if text:
                 yield text

@@ -110,3 +110,29 @@ QWEN25_ABRIDGED = (
     "    {%- endif %}\n{%- endfor %}\n"
     "{%- if add_generation_prompt %}\n    {{- '<|im_start|>assistant\\n' }}\n{%- endif %}\n"
 )
+
+# The shape of openai/gpt-oss-20b's template, written for these tests (its tool, builtin-tool
+# and training branches left out): a dated system message, the first system message as the
+# developer's instructions, earlier answers on the final channel.
+GPT_OSS_ABRIDGED = (
+    "{{- '<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI."
+    "\\nKnowledge cutoff: 2024-06\\nCurrent date: ' + strftime_now('%Y-%m-%d') + '\\n\\n' }}\n"
+    "{{- 'Reasoning: ' + (reasoning_effort if reasoning_effort is defined else 'medium') }}\n"
+    "{{- '\\n\\n# Valid channels: analysis, commentary, final. Channel must be included for "
+    "every message.<|end|>' }}\n"
+    "{%- if messages[0].role == 'system' %}\n"
+    "    {{- '<|start|>developer<|message|># Instructions\\n\\n' + messages[0].content }}\n"
+    "    {{- '\\n\\n<|end|>' }}\n"
+    "    {%- set rest = messages[1:] %}\n{%- else %}\n    {%- set rest = messages %}\n"
+    "{%- endif %}\n"
+    "{%- for message in rest %}\n"
+    "    {%- if message.role == 'assistant' %}\n"
+    "        {%- if '<|channel|>' in message.content %}\n"
+    "            {{- raise_exception('Pass thoughts in the thinking field.') }}\n"
+    "        {%- endif %}\n"
+    "        {{- '<|start|>assistant<|channel|>final<|message|>' + message.content + '<|end|>' }}\n"
+    "    {%- elif message.role == 'user' %}\n"
+    "        {{- '<|start|>user<|message|>' + message.content + '<|end|>' }}\n"
+    "    {%- endif %}\n{%- endfor %}\n"
+    "{%- if add_generation_prompt %}<|start|>assistant{% endif %}"
+)

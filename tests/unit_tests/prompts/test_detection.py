@@ -66,6 +66,8 @@ DETECTION_TABLE: list[tuple[str, str | None]] = [
     ("DeepSeek-R1-Distill-Qwen-7B-Q4_K_M.gguf", "deepseek"),
     ("DeepSeek-R1-Distill-Llama-8B-Q4_K_M.gguf", "deepseek"),
     ("deepseek-coder-6.7b-instruct.Q4_K_M.gguf", "deepseek-coder"),
+    ("gpt-oss-20b-Q4_K_M.gguf", "gpt-oss"),
+    ("openai_gpt-oss-120b-MXFP4.gguf", "gpt-oss"),
     ("orca-mini-3b-gguf2-q4_0.gguf", None),
     ("all-MiniLM-L6-v2-f16.gguf", None),
     # Ollama tags
@@ -92,6 +94,8 @@ DETECTION_TABLE: list[tuple[str, str | None]] = [
     ("wizardlm2:7b", "vicuna"),
     ("deepseek-r1:8b", "deepseek"),
     ("deepseek-coder:6.7b", "deepseek-coder"),
+    ("gpt-oss:20b", "gpt-oss"),
+    ("hf.co/ggml-org/gpt-oss-20b-GGUF", "gpt-oss"),
     ("phi4", None),
     ("nomic-embed-text", None),
 ]
@@ -165,6 +169,8 @@ GGUF_METADATA_CASES: list[tuple[str, str, str | None, str | None, str, Detection
     ("openorca-platypus2-13b.Q4_0.gguf", "llama", "LLaMA v2", None, "alpaca", "file_name"),
     ("llama-2-13b.Q4_0.gguf", "llama", "LLaMA v2", None, "llama2", "file_name"),
     ("zephyr-7b-beta.Q4_K_M.gguf", "llama", None, None, "zephyr", "file_name"),
+    ("model.gguf", "gpt-oss", "Unnamed", None, "gpt-oss", "architecture"),
+    ("weights.gguf", "gpt-oss", "Gpt Oss 20b", None, "gpt-oss", "gguf_name"),
 ]
 
 
@@ -235,6 +241,7 @@ def test_missing_path_is_judged_by_its_name(tmp_path: Path) -> None:
         (official.ZEPHYR, "zephyr", False),
         (official.PHI3, "phi3", False),
         (official.DEEPSEEK_R1_DISTILL, "deepseek", False),
+        (official.GPT_OSS_ABRIDGED, "gpt-oss", False),
         (get_family("vicuna").template, "vicuna", True),
         ("{{ messages }}", None, False),
     ],

@@ -34,6 +34,7 @@ BUILTIN_NAMES = {
     "alpaca",
     "deepseek",
     "deepseek-coder",
+    "gpt-oss",
 }
 
 
@@ -75,11 +76,14 @@ def test_special_tokens_of_the_issue() -> None:
     assert "<end_of_turn>" in get_family("gemma").control_strings
     assert get_family("gemma").bos == "<bos>"
     assert get_family("llama3").bos == "<|begin_of_text|>"
+    assert "<|channel|>" in get_family("gpt-oss").control_strings
+    assert get_family("gpt-oss").stop == ("<|return|>", "<|call|>")
 
 
 def test_lookup_by_alias_is_case_insensitive() -> None:
     assert get_family("LLaMA-2") is get_family("llama2")
     assert get_family("Qwen") is get_family("chatml")
+    assert get_family("Harmony") is get_family("gptoss") is get_family("gpt-oss")
     assert get_family(get_family("gemma")) is get_family("gemma")
     with pytest.raises(ValueError, match=r"Known families: .*llama2"):
         get_family("nope")

@@ -54,6 +54,14 @@ VICUNA_SYSTEM = (
     "A chat between a curious user and an artificial intelligence assistant. The assistant "
     "gives helpful, detailed, and polite answers to the user's questions."
 )
+GPT_OSS_SYSTEM = (
+    "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
+    "Knowledge cutoff: 2024-06\n\nReasoning: medium\n\n# Valid channels: analysis, "
+    "commentary, final. Channel must be included for every message.<|end|>"
+)
+GPT_OSS_TERSE = (
+    GPT_OSS_SYSTEM + "<|start|>developer<|message|># Instructions\n\nYou are terse.<|end|>"
+)
 ALPACA_SYSTEM = (
     "Below is an instruction that describes a task. Write a response that appropriately "
     "completes the request."
@@ -176,6 +184,15 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
         "### Instruction:\nWhat is 2+2?\n### Response:\n",
         DS_BOS + "You are terse.\n### Instruction:\nWhat is 2+2?\n### Response:\n" + CALL + "\n"
         "<|EOT|>\n### Instruction:\nTool result (calculator): 4\n### Response:\n",
+    ),
+    "gpt-oss": (
+        GPT_OSS_TERSE + "<|start|>user<|message|>Hi<|end|><|start|>assistant",
+        GPT_OSS_TERSE + "<|start|>user<|message|>Hi<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>Hello!<|end|>"
+        "<|start|>user<|message|>What is 2+2?<|end|><|start|>assistant",
+        GPT_OSS_TERSE + "<|start|>user<|message|>What is 2+2?<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>" + CALL + "<|end|>"
+        "<|start|>user<|message|>Tool result (calculator): 4<|end|><|start|>assistant",
     ),
 }
 
@@ -435,3 +452,61 @@ def detect_from_template(template: str):  # type: ignore[no-untyped-def]
 
     family, exact = recognize_template(template)
     return Detection(family, "chat_template", "test", chat_template=template, template_exact=exact)
+
+
+def test_gpt_oss_reasoning_effort_and_date() -> None:
+    hi = [HumanMessage("Hi")]
+    high = render_chat(hi, "gpt-oss", template_kwargs={"reasoning_effort": "high"}).prompt
+    assert high == GPT_OSS_SYSTEM.replace("medium", "high") + (
+        "<|start|>user<|message|>Hi<|end|><|start|>assistant"
+    )
+    # gpt-oss always thinks: "no thinking" asks for as little as it can.
+    off = render_chat(hi, "gpt-oss", template_kwargs={"enable_thinking": False}).prompt
+    assert "\nReasoning: low\n" in off
+    dated = render_chat(hi, "gpt-oss", template_kwargs={"date_string": "2026-01-02"}).prompt
+    assert "Knowledge cutoff: 2024-06\nCurrent date: 2026-01-02\n\nReasoning: medium" in dated
+
+
+def test_gpt_oss_drops_earlier_thoughts() -> None:
+    msgs = [
+        HumanMessage("Hi"),
+        AIMessage("Hello!", additional_kwargs={"reasoning_content": "greet back"}),
+        HumanMessage("Bye"),
+    ]
+    prompt = render_chat(msgs, "gpt-oss").prompt
+    assert "greet back" not in prompt
+    assert "<|start|>assistant<|channel|>final<|message|>Hello!<|end|>" in prompt
+
+
+def test_gpt_oss_template_renders_tools_natively_with_the_open_loop_thoughts() -> None:
+    from langchain_localkit.prompts._builtin_families import chat_template
+
+    call = AIMessage(
+        "",
+        tool_calls=[{"name": "calculator", "args": {"expression": "2+2"}, "id": "call_1"}],
+        additional_kwargs={"reasoning_content": "Need the calculator."},
+    )
+    msgs = [HumanMessage("What is 2+2?"), call, ToolMessage("4", tool_call_id="call_1")]
+    open_loop = render_chat(msgs, chat_template("gpt-oss")).prompt
+    assert open_loop == GPT_OSS_SYSTEM + (
+        "<|start|>user<|message|>What is 2+2?<|end|>"
+        "<|start|>assistant<|channel|>analysis<|message|>Need the calculator.<|end|>"
+        "<|start|>assistant<|channel|>commentary to=functions.calculator <|constrain|>json"
+        '<|message|>{"expression": "2+2"}<|call|>'
+        "<|start|>functions.calculator to=assistant<|channel|>commentary<|message|>4<|end|>"
+        "<|start|>assistant"
+    )
+    closed = render_chat([*msgs, AIMessage("4."), HumanMessage("Thanks")], chat_template("gpt-oss"))
+    assert "Need the calculator." not in closed.prompt
+    assert "<|channel|>final<|message|>4.<|end|>" in closed.prompt
+
+
+def test_gpt_oss_matches_the_shape_of_the_official_template() -> None:
+    from datetime import datetime
+
+    today = datetime.now().strftime("%Y-%m-%d")
+    ours = render_chat(MULTI_TURN, "gpt-oss", template_kwargs={"date_string": today}).prompt
+    reference = render_chat(MULTI_TURN, official.GPT_OSS_ABRIDGED).prompt
+    # The official template leaves a blank line at the end of the developer message.
+    assert ours == reference.replace("\n\n<|end|>", "<|end|>")
+    assert detect_from_template(official.GPT_OSS_ABRIDGED).name == "gpt-oss"
