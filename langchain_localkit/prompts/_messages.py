@@ -210,7 +210,10 @@ def _fold_tools(messages: list[dict[str, Any]], result_format: str) -> list[dict
             ]
             text = "\n".join(lines)
             content = f"{m['content']}\n{text}" if m["content"] else text
-            out.append({"role": "assistant", "content": content})
+            folded = {"role": "assistant", "content": content}
+            if m.get("reasoning_content"):
+                folded["reasoning_content"] = m["reasoning_content"]
+            out.append(folded)
         elif m["role"] == "tool":
             text = result_format.format(
                 name=m.get("name") or "tool",
