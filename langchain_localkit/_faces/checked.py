@@ -5,6 +5,9 @@ that neither parses tool calls nor takes a grammar), and for constrained attempt
 still go wrong: the whole reply is generated, parsed against the bound tools or the response
 format's schema, and asked for again with the problem told to the model, up to a number of
 retries. The result is one `Reply` event, then `Done` with every attempt's figures.
+
+A thinking model's thoughts come out of an attempt as `ReasoningDelta`s (the caller splits
+them out of the reply): they are shown at once and never parsed as the reply.
 """
 
 from __future__ import annotations
@@ -15,14 +18,21 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from langchain_localkit._core.generation import Done, Event, GenerationInfo, Reply
+from langchain_localkit._core.generation import (
+    Done,
+    Event,
+    GenerationInfo,
+    ReasoningDelta,
+    Reply,
+)
 from langchain_localkit._core.tools import first_json_value, parse_tool_calls, schema_errors
 from langchain_localkit._faces.chat import ChatCall
 
 logger = logging.getLogger("langchain_localkit.chat")
 
-Attempt = Callable[[Sequence[BaseMessage], int], Iterable[str | GenerationInfo]]
-"""Generates one attempt: (messages, attempt number from 1) -> text pieces, then its info."""
+Attempt = Callable[[Sequence[BaseMessage], int], Iterable[str | ReasoningDelta | GenerationInfo]]
+"""Generates one attempt: (messages, attempt number from 1) -> text pieces (and thoughts kept
+apart, as `ReasoningDelta`s), then its info."""
 
 
 def check_reply(call: ChatCall, reply: str) -> tuple[Reply, str | None]:
@@ -63,7 +73,8 @@ def checked_events(
 
     Args:
         call: The chat call (its tools or response format say what is valid).
-        attempt: Generates one attempt from the messages so far.
+        attempt: Generates one attempt from the messages so far (its `ReasoningDelta`s are
+            yielded as they come; only its text is checked).
         max_retries: How often to ask again after an invalid reply.
         label: The model's name, for the warning when no attempt is valid.
     """
@@ -71,9 +82,13 @@ def checked_events(
     infos: list[GenerationInfo] = []
     for number in range(1, max_retries + 2):
         parts: list[str] = []
+        thoughts: list[str] = []
         for item in attempt(messages, number):
             if isinstance(item, str):
                 parts.append(item)
+            elif isinstance(item, ReasoningDelta):
+                thoughts.append(item.text)
+                yield item
             else:
                 infos.append(item)
         reply = "".join(parts)
@@ -86,7 +101,10 @@ def checked_events(
             return
         messages = [
             *messages,
-            AIMessage(content=reply),
+            AIMessage(
+                content=reply,
+                additional_kwargs={"reasoning_content": "".join(thoughts)} if thoughts else {},
+            ),
             HumanMessage(content=f"That reply is not valid: {problem}. Try again."),
         ]
 

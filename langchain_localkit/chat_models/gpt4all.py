@@ -7,6 +7,10 @@ special-token parsing on. Tool calls and structured output are asked for in the 
 then parsed and checked against their JSON schemas; a reply that does not pass is retried
 (`max_retries`, with the error told to the model). This is best effort: for guaranteed
 schema-valid output use `ChatLlamaCpp`, whose grammar constrains decoding.
+
+Thinking models (`reasoning=`): the switch reaches the template (`enable_thinking`), a prompt
+that opens a thought gets it closed empty with `reasoning=False`, and thoughts are split out of
+the reply as it streams (also out of every checked attempt, so they are never parsed).
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from typing import Any, ClassVar, Literal
 from langchain_core.messages import BaseMessage
 from pydantic import Field
 
-from langchain_localkit._core.generation import Done, Event, GenerationInfo, TextDelta
+from langchain_localkit._core.generation import (
+    Done,
+    Event,
+    GenerationInfo,
+    ReasoningDelta,
+    TextDelta,
+)
+from langchain_localkit._core.reasoning import Reasoning, split_items
 from langchain_localkit._faces.chat import ChatCall, LocalChatModel, prompt_target
 from langchain_localkit._faces.checked import checked_events
 from langchain_localkit._gpt4all import GPT4AllParams
@@ -65,18 +76,30 @@ class ChatGPT4All(GPT4AllParams, LocalChatModel):
     _llm_type_name: ClassVar[str] = "gpt4all-chat"
     _identifying_fields: ClassVar[str] = "model chat_format max_tokens temp top_k top_p"
 
-    def render(self, messages: Sequence[BaseMessage]) -> Any:
-        """Render `messages` in this model's prompt format (a `RenderedPrompt`)."""
+    def render(self, messages: Sequence[BaseMessage], *, reasoning: Reasoning = None) -> Any:
+        """Render `messages` in this model's prompt format (a `RenderedPrompt`).
+
+        `reasoning` (True, False or an effort level) reaches the template as the variables
+        thinking templates read (`enable_thinking`, `reasoning_effort`).
+        """
         from langchain_localkit.prompts import render_chat
+        from langchain_localkit.prompts.thinking import thinking_variables
 
         target = prompt_target(self.chat_template, self.chat_format, self.model)
-        return render_chat(list(messages), target, guard=self.guard)
+        return render_chat(
+            list(messages),
+            target,
+            guard=self.guard,
+            template_kwargs=thinking_variables(reasoning),
+        )
 
-    def _prompt(self, messages: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
+    def _prompt(
+        self, messages: Sequence[BaseMessage], reasoning: Reasoning = None
+    ) -> tuple[str, tuple[str, ...]]:
         """The text for the bindings (which add BOS themselves) and the format's stops."""
         from langchain_localkit.prompts import get_family
 
-        rendered = self.render(messages)
+        rendered = self.render(messages, reasoning=reasoning)
         text = rendered.prompt
         if rendered.bos_included and rendered.family:
             bos = get_family(rendered.family).bos
@@ -84,13 +107,29 @@ class ChatGPT4All(GPT4AllParams, LocalChatModel):
                 text = text[len(bos) :]
         return text, tuple(rendered.stop)
 
+    def _thinking(self, prompt: str, reasoning: Reasoning, *, constrained: bool) -> Any:
+        """How the reply to `prompt` treats thoughts (a `ThinkingPlan`)."""
+        from langchain_localkit.prompts.thinking import plan_thinking, thought_format_of
+
+        target = prompt_target(self.chat_template, self.chat_format, self.model)
+        return plan_thinking(prompt, thought_format_of(target), reasoning, constrained=constrained)
+
     def _decode(
-        self, messages: Sequence[BaseMessage], params: GPT4AllSampling, cancel: Any
-    ) -> Iterator[str | GenerationInfo]:
-        text, stops = self._prompt(messages)
+        self,
+        messages: Sequence[BaseMessage],
+        params: GPT4AllSampling,
+        cancel: Any,
+        *,
+        reasoning: Reasoning = None,
+        constrained: bool = False,
+    ) -> Iterator[TextDelta | ReasoningDelta | GenerationInfo]:
+        """One reply, its thoughts split out as the call's `reasoning` says."""
+        text, stops = self._prompt(messages, reasoning)
+        thinking = self._thinking(text, reasoning, constrained=constrained)
         merged = (*params.stop, *(s for s in stops if s not in params.stop))
         params = GPT4AllSampling(**{**params.__dict__, "stop": merged})
-        yield from self.engine.stream(text, params, special=True, cancel=cancel)
+        items = self.engine.stream(thinking.prompt, params, special=True, cancel=cancel)
+        yield from split_items(items, thinking.splitter())
 
     def _events(
         self, call: ChatCall, cancel: threading.Event | None = None
@@ -98,19 +137,26 @@ class ChatGPT4All(GPT4AllParams, LocalChatModel):
         """Free text; or, with tools or a response format, one checked `Reply` (retried).
 
         A reply that does not parse or does not match its schema is asked for again, with
-        the problem told to the model, up to `max_retries` times.
+        the problem told to the model, up to `max_retries` times. A thinking model's thoughts
+        are split out of every attempt (shown as they come, never parsed as the reply).
         """
         params = self._sampling(call.stop, call.options)
-        if not (call.tools or call.response_format is not None):
-            for item in self._decode(call.prompt_messages(), params, cancel):
-                yield TextDelta(item) if isinstance(item, str) else Done((item,))
+        if not call.constrained:
+            decoded = self._decode(call.prompt_messages(), params, cancel, reasoning=call.reasoning)
+            for item in decoded:
+                yield Done((item,)) if isinstance(item, GenerationInfo) else item
             return
-        yield from checked_events(
-            call,
-            lambda messages, _: self._decode(messages, params, cancel),
-            max_retries=self.max_retries,
-            label=self.model,
-        )
+
+        def attempt(
+            messages: Sequence[BaseMessage], _: int
+        ) -> Iterator[str | ReasoningDelta | GenerationInfo]:
+            decoded = self._decode(
+                messages, params, cancel, reasoning=call.reasoning, constrained=True
+            )
+            for item in decoded:
+                yield item.text if isinstance(item, TextDelta) else item
+
+        yield from checked_events(call, attempt, max_retries=self.max_retries, label=self.model)
 
 
 __all__ = ["ChatGPT4All"]

@@ -49,7 +49,7 @@ def any_json_gbnf() -> str:
 
 
 def _rename_root(gbnf: str, new: str) -> str:
-    return re.sub(r"(?m)^root ::=", f"{new} ::=", gbnf)
+    return re.sub(r"(?m)^root\s*::=", f"{new} ::=", gbnf)
 
 
 def tool_calls_gbnf(

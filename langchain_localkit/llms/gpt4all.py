@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from threading import Event
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from langchain_localkit._faces.llm import Item, LocalLLM, TextCall
+from langchain_localkit._core.reasoning import Reasoning
+from langchain_localkit._faces.llm import Item, LocalLLM, TextCall, text_thoughts
 from langchain_localkit._gpt4all import GPT4AllParams
 
 
@@ -50,8 +51,27 @@ class GPT4All(GPT4AllParams, LocalLLM):
         return True  # as in community: callbacks see every token, whatever `streaming` says
 
     def _generation(self, call: TextCall, cancel: Event | None = None) -> Iterator[Item]:
-        params = self._sampling(call.stop, call.options)
-        return self.engine.stream(call.prompt, params, cancel=cancel)
+        kwargs = dict(call.options)
+        reasoning = self._reasoning_of(kwargs)
+        params = self._sampling(call.stop, kwargs)
+        thinking = self._thinking(call.prompt, reasoning)
+        stream = self.engine.stream(thinking.prompt, params, cancel=cancel)
+        return text_thoughts(stream, thinking.splitter())
+
+    def _thinking(self, prompt: str, reasoning: Reasoning) -> Any:
+        """How this prompt's reply treats thoughts (a `ThinkingPlan`).
+
+        The model's thought format comes from its GGUF template or family when `reasoning`
+        is set; with None the output is left as the model writes it.
+        """
+        from langchain_localkit.prompts.thinking import plan_thinking, thought_format_of
+
+        fmt = None
+        if reasoning is not None:
+            from langchain_localkit.prompts import detect
+
+            fmt = thought_format_of(detect(self.model))
+        return plan_thinking(prompt, fmt, reasoning)
 
 
 __all__ = ["GPT4All"]

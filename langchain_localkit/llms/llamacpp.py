@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 
+from langchain_localkit._core.generation import TextDelta
 from langchain_localkit._faces.llm import Item, LocalLLM, TextCall, text_thoughts
 from langchain_localkit._llamacpp import SAMPLING_OPTIONS, LlamaCppParams
 
@@ -116,18 +117,27 @@ class LlamaCpp(LlamaCppParams, LocalLLM):
         prompt, stop, kwargs = call.prompt, call.stop, dict(call.options)
         reasoning = self._reasoning_of(kwargs)
         options = self._completion_options(kwargs)
+        thinking = self._thinking(prompt, reasoning)
         if options["logprobs"] is not None or options["suffix"] is not None:
             if options["logprobs"] is not None and not self.logits_all:
                 raise ValueError(
                     "logprobs needs the logits of every token: load the model with "
                     "`LlamaCpp(..., logits_all=True)`."
                 )
-            choice, info = self.engine.complete(prompt, self._sampling(stop, kwargs), **options)
+            params = self._sampling(stop, kwargs)
+            choice, info = self.engine.complete(thinking.prompt, params, **options)
             info.extra["logprobs"] = choice.get("logprobs")
-            yield choice["text"]
+            splitter = None if options["echo"] else thinking.splitter()  # echo: prompt first
+            if splitter is None:
+                yield from (choice["text"], info)
+                return
+            pieces = [*splitter.feed(choice["text"]), *splitter.flush()]
+            if splitter.thought:  # one piece for the whole reply: count the thought's tokens
+                thought = self.engine.tokenize(splitter.thought, add_bos=False, special=False)
+                info.reasoning_tokens = min(len(thought), info.completion_tokens)
+            yield from (p.text if isinstance(p, TextDelta) else p for p in pieces)
             yield info
             return
-        thinking = self._thinking(prompt, reasoning)
         params = self._sampling([*(stop or []), *self._template_stops()], kwargs)
         if options["echo"]:
             yield prompt
