@@ -156,6 +156,7 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
             params,
             stop=(*params.stop, *(s for s in rendered.stop if s not in params.stop)),
             grammar=grammar,
+            render_special=params.render_special or _marks_with_control_tokens(thinking),
         )
         return _Plan(prompt=thinking.prompt, params=params, thinking=thinking)
 
@@ -234,6 +235,11 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
                 infos.append(item)
         yield ToolCallsText(TOOL_CALL_OPEN + "".join(parts))
         yield Done(tuple(infos))
+
+
+def _marks_with_control_tokens(thinking: ThinkingPlan) -> bool:
+    """Whether the thought markers are special tokens the splitter must see as text (Harmony)."""
+    return thinking.split and thinking.fmt is not None and not thinking.fmt.tagged
 
 
 def _recorded(items: Iterator[Any], produced: list[str]) -> Iterator[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from threading import Event
 from typing import Any, ClassVar
@@ -139,6 +140,8 @@ class LlamaCpp(LlamaCppParams, LocalLLM):
             yield info
             return
         params = self._sampling([*(stop or []), *self._template_stops()], kwargs)
+        if thinking.split and thinking.fmt is not None and not thinking.fmt.tagged:
+            params = dataclasses.replace(params, render_special=True)  # Harmony's markers
         if options["echo"]:
             yield prompt
         stream = self.engine.stream(thinking.prompt, params, cancel=cancel)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -88,7 +89,9 @@ _PIECE_BONUS_PER_CHAR = 0.2
 _PIECE_BONUS_MAX = 1.6
 
 
-def _vocabulary() -> tuple[list[str], list[float], list[int], list[float], set[int]]:
+def _vocabulary(
+    words: Sequence[str] = TINY_WORDS, controls: Sequence[str] = ()
+) -> tuple[list[str], list[float], list[int], list[float], set[int]]:
     """Tokens, SentencePiece scores, token types, bias-channel tiers, and whole-word ids."""
     from gguf import TokenType
 
@@ -112,7 +115,7 @@ def _vocabulary() -> tuple[list[str], list[float], list[int], list[float], set[i
         return len(tokens) - 1
 
     add("<unk>", TokenType.UNKNOWN, _TIER_SPECIAL)
-    for special in _CONTROL[1:]:
+    for special in (*_CONTROL[1:], *controls):
         add(special, TokenType.CONTROL, _TIER_SPECIAL)
     for b in range(256):
         add(f"<0x{b:02X}>", TokenType.BYTE, _TIER_ASCII_BYTE if b < 0x80 else _TIER_HIGH_BYTE)
@@ -125,18 +128,18 @@ def _vocabulary() -> tuple[list[str], list[float], list[int], list[float], set[i
         add(ch, TokenType.NORMAL, _TIER_DIGIT)
     for ch in _OTHER:
         add(ch, TokenType.NORMAL, _TIER_OTHER)
-    words: set[int] = set()
-    for word in TINY_WORDS:
+    word_ids: set[int] = set()
+    for word in words:
         piece = _SPACE + word
         # llama.cpp's SentencePiece tokenizer builds a piece only from pairs whose
         # concatenation is in the vocabulary, so every prefix of "▁word" is there too.
         for end in range(2, len(piece)):
             add(piece[:end], TokenType.NORMAL, _TIER_PREFIX)
-        words.add(add(piece, TokenType.NORMAL, _TIER_WORD))
-    for word in TINY_WORDS:  # bare words spell JSON keys and enum values in whole pieces
+        word_ids.add(add(piece, TokenType.NORMAL, _TIER_WORD))
+    for word in words:  # bare words spell JSON keys and enum values in whole pieces
         bonus = min(_PIECE_BONUS_PER_CHAR * len(word), _PIECE_BONUS_MAX)
         add(word, TokenType.NORMAL, _TIER_PIECE + bonus)
-    return tokens, scores, types, tiers, words
+    return tokens, scores, types, tiers, word_ids
 
 
 def make_tiny_gguf(
@@ -152,6 +155,8 @@ def make_tiny_gguf(
     name: str = "tiny-llama",
     weight_type: WeightType = "F32",
     ffn_weight_type: WeightType | None = None,
+    words: Sequence[str] | None = None,
+    control_tokens: Sequence[str] = (),
 ) -> Path:
     """Write a tiny llama-architecture GGUF model with seeded random weights.
 
@@ -176,6 +181,11 @@ def make_tiny_gguf(
             quantized as "Q8_0" or "Q4_0" (the kinds llama.cpp repacks at load time, which
             exercises its CPU-specific kernels; widths must then be multiples of 32).
         ffn_weight_type: The same for the feed-forward matrices only (None: `weight_type`).
+        words: The whole words the model writes (None: `TINY_WORDS`). A few words make its
+            free text predictable: a test can choose a seed whose greedy reply has a shape it
+            needs (e.g. `<think> ... </think>` among the words).
+        control_tokens: More control tokens (special tokens that decode to no text, as
+            gpt-oss's `<|channel|>`), after the built-in ChatML ones.
 
     Returns:
         The path of the written file.
@@ -211,7 +221,9 @@ def make_tiny_gguf(
         )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tokens, scores, types, tiers, _ = _vocabulary()
+    tokens, scores, types, tiers, _ = _vocabulary(
+        TINY_WORDS if words is None else tuple(words), tuple(control_tokens)
+    )
     n_vocab = len(tokens)
     rng = np.random.default_rng(seed)
 

@@ -78,9 +78,9 @@ def tiny_engine(tiny_gguf_path: Path) -> LlamaCppEngine:
 @pytest.fixture(scope="module")
 def harmony_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaCppEngine]:
     """The tiny model with gpt-oss's Harmony markers among its control tokens."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(tiny, "_CONTROL", (*tiny._CONTROL, *HARMONY_TOKENS))
-        path = tiny.make_tiny_gguf(tmp_path_factory.mktemp("harmony") / "tiny-gpt-oss.gguf")
+    path = tiny.make_tiny_gguf(
+        tmp_path_factory.mktemp("harmony") / "tiny-gpt-oss.gguf", control_tokens=HARMONY_TOKENS
+    )
     engine = LlamaCppEngine(LlamaLoadOptions(str(path), n_ctx=256))
     yield engine
     engine.unload()
@@ -166,3 +166,37 @@ def test_the_gpt_oss_family_prompt_decodes_on_the_harmony_variant(
     items = list(harmony_engine.stream(tokens, params))
     assert isinstance(items[-1], GenerationInfo)
     assert items[-1].prompt_tokens == len(tokens)
+
+
+@pytest.mark.parametrize("reasoning", [True, "high", False])
+def test_chat_llamacpp_keeps_harmony_thoughts_apart(
+    harmony_engine: LlamaCppEngine, reasoning: Any
+) -> None:
+    """The face renders the gpt-oss prompt, turns its markers into text, and splits them."""
+    import llama_cpp
+
+    from langchain_localkit import ChatLlamaCpp
+
+    chat = ChatLlamaCpp(
+        model_path=harmony_engine.options.model_path,
+        n_ctx=256,
+        n_batch=256,
+        chat_format="gpt-oss",
+        reasoning=reasoning,
+        temperature=0,
+        max_tokens=32,
+    )
+    prompt = chat.render([("human", "the moon")], reasoning=reasoning).prompt
+    if reasoning == "high":
+        assert "Reasoning: high" in prompt
+    llm = harmony_engine.llama
+    n_prompt = len(harmony_engine.tokenize(prompt))
+    sequence = llm.tokenize(HARMONY_REPLY.encode("utf-8"), add_bos=False, special=True)
+    force = _Force(sequence, n_prompt, llm.token_eos())
+    msg = chat.invoke("the moon", logits_processor=llama_cpp.LogitsProcessorList([force]))
+    assert msg.content == "sun"
+    if reasoning is False:
+        assert "reasoning_content" not in msg.additional_kwargs
+    else:
+        assert msg.additional_kwargs["reasoning_content"] == "moon sky"
+        assert msg.usage_metadata["output_token_details"]["reasoning"] > 0

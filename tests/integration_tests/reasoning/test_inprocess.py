@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from langchain_core.language_models import BaseChatModel, BaseLLM
@@ -47,13 +46,13 @@ def _worded_path(style: str) -> Path:
     import langchain_localkit.testing.tiny as tiny
 
     folder = Path(tempfile.mkdtemp(prefix="localkit-thinking-words-"))
-    with mock.patch.object(tiny, "TINY_WORDS", _WORDS[style]):  # read when the file is written
-        return tiny.make_tiny_gguf(
-            folder / f"tiny-thinking-words-{style}.gguf",
-            seed=_SEEDS[style],
-            chat_template=TEMPLATES[style],
-            name=f"tiny-thinking-words-{style}",
-        )
+    return tiny.make_tiny_gguf(
+        folder / f"tiny-thinking-words-{style}.gguf",
+        seed=_SEEDS[style],
+        chat_template=TEMPLATES[style],
+        name=f"tiny-thinking-words-{style}",
+        words=_WORDS[style],
+    )
 
 
 def _needs(runtime: str) -> None:
