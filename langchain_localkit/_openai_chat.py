@@ -8,21 +8,43 @@ tools and structured output:
 - "grammar": a GBNF grammar in the server's grammar field constrains the reply to
   `<tool_call>` blocks or to the schema, which is then parsed and checked;
 - "prompt": asked for in the system message, parsed, checked, asked again (`max_retries`).
+
+Thinking models: the call's `reasoning` switch goes to the server in the preset's fields
+(`thinking_fields`); earlier turns' reasoning goes back in the preset's message field; the
+reasoning the server keeps apart passes through (dropped with `reasoning=False`), and
+`<think>` blocks a server leaves in the text are split out here. On the grammar route the
+grammar lets the reply start with a thought (must, when the template opens one).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from langchain_core.messages import BaseMessage, convert_to_openai_messages
+from langchain_core.messages import AIMessage, BaseMessage, convert_to_openai_messages
 
 from langchain_localkit._core.errors import ServerError
-from langchain_localkit._core.generation import Event, GenerationInfo, TextDelta
+from langchain_localkit._core.generation import (
+    Event,
+    GenerationInfo,
+    ReasoningDelta,
+    TextDelta,
+)
+from langchain_localkit._core.reasoning import Reasoning, ThoughtFormat, ThoughtSplitter
 from langchain_localkit._core.streaming import iterate_in_thread
 from langchain_localkit._faces.chat import ChatCall, areply_events, reply_events
 from langchain_localkit._faces.checked import checked_events
@@ -31,10 +53,12 @@ from langchain_localkit.engines.gbnf import (
     any_json_gbnf,
     json_schema_to_gbnf,
     tool_calls_reply_gbnf,
+    with_thought,
 )
 from langchain_localkit.engines.http.openai import chat_request
-from langchain_localkit.engines.http.servers import ServerPreset
+from langchain_localkit.engines.http.servers import ServerPreset, thinking_fields
 from langchain_localkit.engines.openai_compat import OpenAICompatEngine, ServerFacts
+from langchain_localkit.prompts.thinking import ThinkingPlan
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +112,138 @@ def grammar_for(call: ChatCall, attempt: int) -> str | None:
 Fields = Callable[[ServerPreset], Mapping[str, Any]]
 """A face's request fields for the server in hand (sampling, stop, `max_tokens`, extras)."""
 
+_THOUGHT_BLOCKS = ("reasoning", "thinking")
+
+
+def openai_messages(
+    messages: Sequence[BaseMessage], reasoning_field: str | None
+) -> list[dict[str, Any]]:
+    """The messages in OpenAI's format, an assistant turn's kept-apart reasoning in its field.
+
+    The reasoning (`additional_kwargs["reasoning_content"]` or `reasoning` content blocks)
+    goes in `reasoning_field` of that turn (None: not sent); reasoning blocks are taken out
+    of the content, which servers would refuse.
+    """
+    from langchain_localkit.prompts._messages import reasoning_of
+
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        converted = convert_to_openai_messages([message])
+        if isinstance(message, AIMessage) and converted:
+            entry = converted[-1]
+            content = entry.get("content")
+            if isinstance(content, list):
+                kept = [
+                    b
+                    for b in content
+                    if not (isinstance(b, Mapping) and b.get("type") in _THOUGHT_BLOCKS)
+                ]
+                texts = all(isinstance(b, Mapping) and b.get("type") == "text" for b in kept)
+                entry["content"] = (
+                    "".join(str(b.get("text") or "") for b in kept) if texts else kept
+                )
+            thought = reasoning_of(message)
+            if thought and reasoning_field:
+                entry[reasoning_field] = thought
+        out.extend(converted)
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def template_thinking(template: str, reasoning: Reasoning) -> tuple[ThoughtFormat | None, bool]:
+    """A chat template's thought format, and whether its generation prompt opens a thought.
+
+    Rendered once per template and switch (DeepSeek-R1's templates open `<think>`).
+    """
+    from langchain_core.messages import HumanMessage
+
+    from langchain_localkit.prompts import render_chat
+    from langchain_localkit.prompts.thinking import (
+        opens_thought,
+        thinking_variables,
+        thought_format_of,
+    )
+
+    fmt = thought_format_of(template)
+    if fmt is None:
+        return None, False
+    try:
+        rendered = render_chat(
+            [HumanMessage("Hi")], template, template_kwargs=thinking_variables(reasoning)
+        )
+    except Exception:  # a template we cannot render: the server's own parsing decides
+        return fmt, False
+    return fmt, opens_thought(rendered.prompt, fmt)
+
+
+@dataclass
+class Thoughts:
+    """How one call treats the thoughts in a server's reply (a stateful filter, no I/O).
+
+    The server's `ReasoningDelta`s pass (dropped with `reasoning=False`); the text is split
+    with a `ThoughtSplitter` where the plan splits (a server that leaves `<think>` in the
+    text). When the server counts no reasoning tokens and `reasoning` is set, the
+    `GenerationInfo` gets one per streamed thought piece.
+    """
+
+    plan: ThinkingPlan
+    reasoning: Reasoning
+    splitter: ThoughtSplitter | None = field(init=False)
+    pieces: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        fmt = self.plan.fmt
+        split = self.plan.split and fmt is not None and fmt.tagged
+        # the text starts inside a thought only if the server does not parse thoughts itself,
+        # which a streamed reply cannot know: a thought is split where the text opens one
+        self.splitter = ThoughtSplitter(fmt, keep=self.plan.keep) if split and fmt else None
+
+    def feed(self, item: Any) -> list[Any]:
+        """What to pass on for one engine item."""
+        if isinstance(item, ReasoningDelta):
+            self.pieces += 1
+            return [item] if self.reasoning is not False else []
+        if isinstance(item, TextDelta) and self.splitter is not None:
+            return list(self.splitter.feed(item.text))
+        if isinstance(item, GenerationInfo):
+            out: list[Any] = []
+            if self.splitter is not None:
+                out = list(self.splitter.flush())
+                self.pieces += self.splitter.thought_pieces
+            if not item.reasoning_tokens and self.reasoning is not None:
+                item.reasoning_tokens = self.pieces
+            return [*out, item]
+        return [item]
+
+    def filter(self, items: Iterable[Any]) -> Iterator[Any]:
+        """`items` through `feed`."""
+        for item in items:
+            yield from self.feed(item)
+
+    async def afilter(self, items: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
+        """The async `filter` (closes `items` when done)."""
+        async with contextlib.aclosing(items) as stream:  # type: ignore[type-var]
+            async for item in stream:
+                for out in self.feed(item):
+                    yield out
+
+
+def split_reply(
+    parts: Sequence[str], fmt: ThoughtFormat | None, *, opened: bool, keep: bool
+) -> tuple[list[str | ReasoningDelta], int]:
+    """A whole reply's thoughts (`ReasoningDelta`) and answer (`str`), and the thought pieces.
+
+    With `opened` (the prompt opened a thought), the text up to the close tag is thought, if
+    the server left it there; a reply without the close tag is all answer (the server took
+    the thought out itself).
+    """
+    if fmt is None or not fmt.tagged:
+        return [p for p in parts if p], 0
+    splitter = ThoughtSplitter(fmt, opened=opened and fmt.close in "".join(parts), keep=keep)
+    events = [e for p in parts for e in splitter.feed(p)] + splitter.flush()
+    out = [e.text if isinstance(e, TextDelta) else e for e in events]
+    return out, splitter.thought_pieces
+
 
 @dataclass
 class OpenAIChat:
@@ -120,18 +276,22 @@ class OpenAIChat:
         """The request of one generation.
 
         Without `messages`: the server route, with the call's tools and response format.
-        With them: the checked routes' plain request, with an optional grammar.
+        With them: the checked routes' plain request, with an optional grammar. Both carry
+        the call's `reasoning` switch in the preset's fields (a field the caller set wins).
         """
         call, p = self.call, facts.preset
         params = dict(self.fields(p))
         max_tokens = params.pop("max_tokens", None)
         model = facts.model_for(call.model or self.model)
-        openai_messages = convert_to_openai_messages(list(messages or call.messages))
+        for path, value in thinking_fields(p, call.reasoning).items():
+            if not _has(params, path):
+                put(params, path, value)
+        openai_msgs = openai_messages(list(messages or call.messages), p.history_reasoning_field)
         if messages is not None:
             if grammar is not None and p.grammar_field is not None:
                 put(params, p.grammar_field, grammar)
             return chat_request(
-                openai_messages,
+                openai_msgs,
                 params=params,
                 model=model,
                 max_tokens=max_tokens,
@@ -146,7 +306,7 @@ class OpenAIChat:
             elif schema is None:
                 schema = {"type": "object"}
         return chat_request(
-            openai_messages,
+            openai_msgs,
             params=params,
             model=model,
             max_tokens=max_tokens,
@@ -159,6 +319,31 @@ class OpenAIChat:
             stream_usage=p.stream_usage,
         )
 
+    def thinking(self, facts: ServerFacts) -> ThinkingPlan:
+        """How this call treats thoughts on this server (the plan of `prompts.thinking`).
+
+        The thought format and whether the generation prompt opens a thought come from the
+        chat template a llama.cpp server reports; elsewhere `<think>` is assumed when
+        `reasoning` is set.
+        """
+        from langchain_localkit.prompts.thinking import plan_thinking
+
+        fmt, opened = None, False
+        template = facts.props.chat_template if facts.props is not None else None
+        if template:
+            fmt, opened = template_thinking(template, self.call.reasoning)
+        plan = plan_thinking("", fmt, self.call.reasoning, constrained=self.call.constrained)
+        if opened and plan.fmt is not None:
+            return ThinkingPlan(
+                plan.prompt,
+                plan.fmt,
+                True,
+                plan.keep,
+                plan.split,
+                self.call.reasoning is not False,
+            )
+        return plan
+
     def _route(self, facts: ServerFacts) -> Route:
         how = route(self.call, facts.preset, self.constrain)
         if how == "server" and self.call.response_format is not None and self.engine.no_format:
@@ -170,9 +355,10 @@ class OpenAIChat:
         facts = self.engine.facts()
         how = self._route(facts)
         if how == "server":
+            thoughts = Thoughts(self.thinking(facts), self.call.reasoning)
             try:
                 with contextlib.closing(self.engine.chat(self.body(facts), self.model)) as items:
-                    yield from reply_events(items)
+                    yield from reply_events(thoughts.filter(items))
                 return
             except ServerError as e:
                 if not self._grammar_instead(facts, e):
@@ -185,8 +371,10 @@ class OpenAIChat:
         facts = await self.engine.afacts()
         how = self._route(facts)
         if how == "server":
+            thoughts = Thoughts(self.thinking(facts), self.call.reasoning)
             try:
-                async for event in areply_events(self.engine.achat(self.body(facts), self.model)):
+                items = self.engine.achat(self.body(facts), self.model)
+                async for event in areply_events(thoughts.afilter(items)):
                     yield event
                 return
             except ServerError as e:
@@ -199,17 +387,35 @@ class OpenAIChat:
     def _checked(
         self, facts: ServerFacts, how: Route, cancel: threading.Event | None = None
     ) -> Generator[Event, None, None]:
-        """The grammar or prompt route: a checked reply."""
+        """The grammar or prompt route: a checked reply, its thoughts split out first."""
         engine, call = self.engine, self.call
+        plan = self.thinking(facts)
+        fmt = plan.fmt if plan.split else None
 
-        def attempt(messages: Sequence[BaseMessage], number: int) -> Iterator[str | GenerationInfo]:
+        def attempt(
+            messages: Sequence[BaseMessage], number: int
+        ) -> Iterator[str | ReasoningDelta | GenerationInfo]:
             grammar = grammar_for(call, number) if how == "grammar" else None
+            thinks = plan.opened or plan.think_first  # must, when the prompt opened it
+            if grammar is not None and fmt is not None and fmt.tagged and thinks:
+                grammar = with_thought(grammar, fmt, opened=plan.opened)
+                grammar = bounded_thought(grammar, self.fields(facts.preset))
             body = self.body(facts, messages, grammar)
+            parts: list[str] = []
+            served = 0
             with contextlib.closing(engine.chat(body, self.model)) as items:
                 for item in items:
                     if isinstance(item, TextDelta):
-                        yield item.text
+                        parts.append(item.text)
+                    elif isinstance(item, ReasoningDelta):
+                        served += 1
+                        if call.reasoning is not False:
+                            yield item
                     elif isinstance(item, GenerationInfo):
+                        split, pieces = split_reply(parts, fmt, opened=plan.opened, keep=plan.keep)
+                        yield from split
+                        if not item.reasoning_tokens and call.reasoning is not None:
+                            item.reasoning_tokens = served + pieces
                         yield item
 
         yield from checked_events(call, attempt, max_retries=self.max_retries, label=self.label)
@@ -239,4 +445,40 @@ class OpenAIChat:
         return True
 
 
-__all__ = ["Constrain", "Fields", "OpenAIChat", "Route", "grammar_for", "route"]
+def bounded_thought(grammar: str, fields: Mapping[str, Any]) -> str:
+    """A `with_thought` grammar whose thought is closed within half of `max_tokens`.
+
+    A `/v1` reply is one request, so the thought cannot be cut and closed for the model as
+    in-process steps do: the grammar bounds it to that many characters instead (a token has
+    at least one), leaving the rest of the budget to the answer.
+    """
+    limit = fields.get("max_tokens")
+    if not isinstance(limit, int) or limit <= 0:
+        return grammar
+    return grammar.replace("thought-char* ", f"thought-char{{0,{max(limit // 2, 1)}}} ", 1)
+
+
+def _has(body: Mapping[str, Any], path: str) -> bool:
+    """Whether a (dotted) request field is set."""
+    *parents, leaf = path.split(".")
+    for name in parents:
+        child = body.get(name)
+        if not isinstance(child, Mapping):
+            return False
+        body = child
+    return leaf in body
+
+
+__all__ = [
+    "Constrain",
+    "Fields",
+    "OpenAIChat",
+    "Route",
+    "Thoughts",
+    "bounded_thought",
+    "grammar_for",
+    "openai_messages",
+    "route",
+    "split_reply",
+    "template_thinking",
+]

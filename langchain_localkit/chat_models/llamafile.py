@@ -43,11 +43,14 @@ from langchain_localkit._core.generation import (
     TextDelta,
     ToolCallsText,
 )
+from langchain_localkit._core.reasoning import ThoughtSplitter
 from langchain_localkit._core.tools import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_call_schema
 from langchain_localkit._faces.chat import ChatCall, LocalChatModel
 from langchain_localkit._llamafile import LlamafileParams
 from langchain_localkit._openai_chat import OpenAIChat
+from langchain_localkit.engines.gbnf import thought_step_gbnf
 from langchain_localkit.engines.llamafile import ServerInfo
+from langchain_localkit.prompts.thinking import ThinkingPlan, plan_thinking
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,7 @@ class _Plan:
     call: ChatCall
     bos: str | None = None
     bos_id: int | None = None
+    thinking: ThinkingPlan | None = None
 
     def wire(self, prompt: str) -> str | list[Any]:
         """The prompt as sent: a BOS written as text becomes its token id.
@@ -111,18 +115,24 @@ class _Step:
 class _Script:
     """The requests of one call, step by step (the same for the sync and async drivers).
 
-    Text: free text (with `<tool_call>` as a stop string when tools are bound and the choice
-    is "auto"). Call: one call, constrained by the JSON schema of `{"name", "arguments"}`.
-    More (parallel calls only): a tiny grammar lets the model end or open another call.
+    Thought (a thinking model asked for a constrained reply): the model thinks in a step of
+    its own, within half of the budget, stopped at the close tag (a grammar lets it write one
+    thought block or none; none when the prompt opened the thought); the close tag is then
+    written for it. Text: free text (with `<tool_call>` as a stop string when tools are bound
+    and the choice is "auto"), its thoughts split out. Call: one call, constrained by the
+    JSON schema of `{"name", "arguments"}`. More (parallel calls only): a tiny grammar lets
+    the model end or open another call.
     """
 
     def __init__(self, plan: _Plan) -> None:
         self.plan = plan
         self.call = plan.call
         self.prompt = plan.prompt
+        self.thinking = plan.thinking
         self.infos: list[GenerationInfo] = []
         self.calls: list[str] = []
         self.phase = "text"
+        self.splitter: ThoughtSplitter | None = None
         self.step: _Step | None = self.first()
         self.parts: list[str] = []
         self.info: GenerationInfo | None = None
@@ -137,12 +147,20 @@ class _Script:
         """Record what the server sent for the current step; the text to show, as events."""
         assert self.step is not None
         out: list[Event] = []
+        splitter = self.splitter if self.step.emit else None
         for item in items:
             if isinstance(item, str):
                 self.parts.append(item)
-                if self.step.emit and item:
+                if splitter is not None:
+                    out.extend(splitter.feed(item))
+                elif self.step.emit and item:
                     out.append(TextDelta(item))
             else:
+                if splitter is not None:
+                    out.extend(splitter.flush())
+                    item.reasoning_tokens = splitter.thought_pieces
+                if self.phase == "thought":
+                    item.reasoning_tokens = item.completion_tokens
                 self.info = item
         return out
 
@@ -178,15 +196,49 @@ class _Script:
         return _Step({**self._base(), "json_schema": schema, "n_predict": self._budget()}, False)
 
     def first(self) -> _Step:
+        thinking, call = self.thinking, self.call
+        forced = call.response_format is not None or (call.tools and call.choice.forced)
+        if forced and thinking is not None and thinking.think_first and thinking.fmt is not None:
+            return self._thought_step()
+        return self._answer_step()
+
+    def _thought_step(self) -> _Step:
+        assert self.thinking is not None and self.thinking.fmt is not None
+        fmt = self.thinking.fmt
+        self.phase = "thought"
+        self.splitter = self.thinking.splitter()
+        limit = int(self.plan.body.get("n_predict", -1))
+        body = {
+            **self._base(),
+            "stop": [fmt.close, *self.plan.body.get("stop", [])],
+            "n_predict": limit // 2 if limit > 0 else -1,
+        }
+        if not self.thinking.opened:
+            body["grammar"] = thought_step_gbnf(fmt)
+        return _Step(body, True)
+
+    def _answer_step(self) -> _Step:
         if self.call.tools and self.call.choice.forced:
             return self._call_step()
+        self.phase = "text"
         body = dict(self.plan.body)
+        if self.infos:  # after a thought step: the answer only, within what is left
+            body["n_predict"] = self._budget()
+            self.splitter = None
+        elif self.thinking is not None:
+            self.splitter = self.thinking.splitter()
         if self.call.tools:
             body["stop"] = [*body.get("stop", []), TOOL_CALL_OPEN]
         return _Step(body, True)
 
     def advance(self, text: str, info: GenerationInfo) -> _Step | None:
         self.infos.append(info)
+        if self.phase == "thought":
+            assert self.thinking is not None and self.thinking.fmt is not None
+            if self.thinking.opened or text.strip():
+                sep = "" if text.endswith("\n") else "\n"
+                self.prompt += text + sep + self.thinking.fmt.close + "\n\n"
+            return self._answer_step()
         if self.phase == "text":
             if self.call.tools and info.stop_reason == TOOL_CALL_OPEN:
                 self.prompt += text
@@ -331,23 +383,47 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
         )
         return get_family("chatml")
 
-    def render(self, messages: Sequence[BaseMessage], info: ServerInfo | None = None) -> Any:
+    def render(
+        self,
+        messages: Sequence[BaseMessage],
+        info: ServerInfo | None = None,
+        *,
+        reasoning: Any = None,
+    ) -> Any:
         """Render `messages` in the server model's prompt format (a `RenderedPrompt`).
 
         Args:
             messages: The conversation.
             info: The server's `/props` (fetched when not given).
+            reasoning: The `reasoning` switch (True, False or an effort level), given to the
+                template as the variables thinking templates read (`enable_thinking`,
+                `reasoning_effort`).
         """
-        from langchain_localkit.prompts import render_chat
-
         target = self.prompt_target(info if info is not None else self.engine.info())
-        return render_chat(list(messages), target, guard=self.guard)
+        return self._render(messages, target, reasoning)
+
+    def _render(self, messages: Sequence[BaseMessage], target: Any, reasoning: Any) -> Any:
+        from langchain_localkit.prompts import render_chat
+        from langchain_localkit.prompts.thinking import thinking_variables
+
+        return render_chat(
+            list(messages), target, guard=self.guard, template_kwargs=thinking_variables(reasoning)
+        )
 
     def _streams_on_invoke(self) -> bool:
         return self.streaming or self.endpoint == "chat"
 
     def _plan(self, call: ChatCall, info: ServerInfo) -> _Plan:
-        rendered = self.render(call.prompt_messages(), info)
+        from langchain_localkit.prompts.thinking import thought_format_of
+
+        target = self.prompt_target(info)
+        rendered = self._render(call.prompt_messages(), target, call.reasoning)
+        thinking = plan_thinking(
+            rendered.prompt,
+            thought_format_of(target),
+            call.reasoning,
+            constrained=call.constrained,
+        )
         body = self._body(call.stop, call.options)
         stops = list(body.get("stop", []))
         stops += [s for s in rendered.stop if s not in stops]
@@ -356,7 +432,9 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
         if call.response_format is not None:
             body.pop("grammar", None)
             body["json_schema"] = call.schema if call.schema is not None else {"type": "object"}
-        return _Plan(prompt=rendered.prompt, body=body, call=call, bos=info.bos_token)
+        return _Plan(
+            prompt=thinking.prompt, body=body, call=call, bos=info.bos_token, thinking=thinking
+        )
 
     def _use_chat_endpoint(self, call: ChatCall, info: Callable[[], ServerInfo | None]) -> bool:
         if self.endpoint != "chat":

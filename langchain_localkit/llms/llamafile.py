@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from threading import Event
 from typing import Any, ClassVar
 
 from langchain_core.outputs import Generation
 
-from langchain_localkit._core.generation import GenerationInfo
-from langchain_localkit._faces.llm import Item, LocalLLM, TextCall
+from langchain_localkit._core.generation import GenerationInfo, ReasoningDelta, TextDelta
+from langchain_localkit._core.reasoning import Reasoning, ThoughtSplitter
+from langchain_localkit._faces.llm import Item, LocalLLM, TextCall, text_thoughts
 from langchain_localkit._llamafile import LlamafileConnection, LlamafileParams
+from langchain_localkit.engines.llamafile import ServerInfo
 
 
 def server_generation_info(info: GenerationInfo) -> dict[str, Any]:
@@ -82,23 +84,108 @@ class Llamafile(LlamafileParams, LocalLLM):
         "base_url model max_tokens temperature top_k top_p seed stop"
     )
 
+    def _prepared(
+        self, call: TextCall, info: ServerInfo | None
+    ) -> tuple[dict[str, Any], ThoughtSplitter | None]:
+        """The request, and the splitter of its reply (None: the text is left as it is)."""
+        options = dict(call.options)
+        reasoning = self._reasoning_of(options)
+        body = self._body(call.stop, options)
+        if reasoning is None:
+            return {"prompt": call.prompt, **body}, None
+        thinking = server_thinking(call.prompt, info, reasoning)
+        return {"prompt": thinking.prompt, **body}, thinking.splitter()
+
+    def _info_for(self, call: TextCall) -> ServerInfo | None:
+        """`/props`, read only when the call sets `reasoning` (its template's thought format)."""
+        return self.engine.info() if _reasoning_set(self, call) else None
+
+    async def _ainfo_for(self, call: TextCall) -> ServerInfo | None:
+        return await self.engine.ainfo() if _reasoning_set(self, call) else None
+
     def _request(self, call: TextCall) -> dict[str, Any]:
-        return {"prompt": call.prompt, **self._body(call.stop, call.options)}
+        return self._prepared(call, self._info_for(call))[0]
 
     def _generation(self, call: TextCall, cancel: Event | None = None) -> Iterator[Item]:
-        return self.engine.stream_completion(self._request(call), model_name=self.model or "")
+        body, splitter = self._prepared(call, self._info_for(call))
+        stream = self.engine.stream_completion(body, model_name=self.model or "")
+        return text_thoughts(stream, splitter)
 
-    def _ageneration(self, call: TextCall) -> AsyncIterator[Item]:
-        return self.engine.astream_completion(self._request(call), model_name=self.model or "")
+    async def _ageneration(self, call: TextCall) -> AsyncIterator[Item]:
+        body, splitter = self._prepared(call, await self._ainfo_for(call))
+        stream = self.engine.astream_completion(body, model_name=self.model or "")
+        async for item in athoughts(stream, splitter):
+            yield item
 
     def _complete(self, call: TextCall) -> Generation:
-        text, info = self.engine.complete(self._request(call), model_name=self.model or "")
-        return Generation(text=text, generation_info=info.to_generation_info())
+        body, splitter = self._prepared(call, self._info_for(call))
+        text, info = self.engine.complete(body, model_name=self.model or "")
+        return joined(text, info, splitter)
 
     async def _acomplete(self, call: TextCall) -> Generation:
-        request = self._request(call)
-        text, info = await self.engine.acomplete(request, model_name=self.model or "")
-        return Generation(text=text, generation_info=info.to_generation_info())
+        body, splitter = self._prepared(call, await self._ainfo_for(call))
+        text, info = await self.engine.acomplete(body, model_name=self.model or "")
+        return joined(text, info, splitter)
 
 
-__all__ = ["Llamafile", "LlamafileConnection", "LlamafileParams", "server_generation_info"]
+def _reasoning_set(face: LlamafileParams, call: TextCall) -> bool:
+    return face._reasoning_of(dict(call.options)) is not None
+
+
+def server_thinking(prompt: str, info: ServerInfo | None, reasoning: Reasoning) -> Any:
+    """How a raw prompt's reply treats thoughts (a `ThinkingPlan`).
+
+    The thought format is the one the server's chat template writes (`<think>` when it names
+    none); a prompt that ends inside an open thought starts the reply thinking.
+    """
+    from langchain_localkit.prompts.thinking import plan_thinking, thought_format_of
+
+    template = info.chat_template if info is not None else None
+    fmt = thought_format_of(template) if template else None
+    return plan_thinking(prompt, fmt, reasoning)
+
+
+async def athoughts(
+    items: AsyncIterator[str | GenerationInfo], splitter: ThoughtSplitter | None
+) -> AsyncIterator[Item]:
+    """The async `text_thoughts`: a server stream with its thoughts split out."""
+    async for item in items:
+        if splitter is None:
+            yield item
+            continue
+        if isinstance(item, GenerationInfo):
+            events: list[Any] = splitter.flush()
+            item.reasoning_tokens = splitter.thought_pieces
+        else:
+            events = splitter.feed(item)
+        for event in events:
+            yield event.text if isinstance(event, TextDelta) else event
+        if isinstance(item, GenerationInfo):
+            yield item
+
+
+def joined(text: str, info: GenerationInfo, splitter: ThoughtSplitter | None) -> Generation:
+    """One non-streamed answer, its thoughts split out into `reasoning_content`."""
+    items: Iterable[Item] = text_thoughts(iter((text, info)), splitter)
+    parts: list[str] = []
+    thoughts: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            parts.append(item)
+        elif isinstance(item, ReasoningDelta):
+            thoughts.append(item.text)
+    generation_info = info.to_generation_info()
+    if thoughts:
+        generation_info["reasoning_content"] = "".join(thoughts)
+    return Generation(text="".join(parts), generation_info=generation_info)
+
+
+__all__ = [
+    "Llamafile",
+    "LlamafileConnection",
+    "LlamafileParams",
+    "athoughts",
+    "joined",
+    "server_generation_info",
+    "server_thinking",
+]

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 from threading import Event
 from typing import Any, ClassVar
 
-from langchain_localkit._faces.llm import Item, LocalLLM, TextCall
+from langchain_localkit._core.generation import GenerationInfo, TextDelta
+from langchain_localkit._core.reasoning import ThoughtSplitter
+from langchain_localkit._faces.llm import Item, LocalLLM, TextCall, text_thoughts
 from langchain_localkit._openai_compat import OpenAICompatParams
 from langchain_localkit.engines.http.openai import completion_request
 from langchain_localkit.engines.openai_compat import ServerFacts
@@ -42,31 +44,65 @@ class OpenAICompatible(OpenAICompatParams, LocalLLM):
     )
 
     def _request(self, call: TextCall, facts: ServerFacts) -> dict[str, Any]:
+        return self._prepared(call, facts)[0]
+
+    def _prepared(
+        self, call: TextCall, facts: ServerFacts
+    ) -> tuple[dict[str, Any], ThoughtSplitter | None]:
+        """The request, and the splitter of its reply (None: the text is left as it is).
+
+        With `reasoning` set, the thoughts in the text (no server parses them on
+        `/v1/completions`) are split out; their format is the one the chat template of a
+        llama.cpp server writes, else `<think>`.
+        """
         p = facts.preset
         if not p.completions:
             raise ValueError(
                 f"{p.title} has no /v1/completions; use `ChatOpenAICompatible`, or `Llamafile` "
                 "for llamafile's own /completion endpoint."
             )
-        params = self._params(p, call.stop, call.options)
+        options = dict(call.options)
+        reasoning = self._reasoning_of(options)
+        prompt, splitter = call.prompt, None
+        if reasoning is not None:
+            from langchain_localkit.prompts.thinking import plan_thinking, thought_format_of
+
+            template = facts.props.chat_template if facts.props is not None else None
+            fmt = thought_format_of(template) if template else None
+            thinking = plan_thinking(prompt, fmt, reasoning)
+            prompt, splitter = thinking.prompt, thinking.splitter()
+        params = self._params(p, call.stop, options)
         max_tokens = params.pop("max_tokens")
-        return completion_request(
-            call.prompt,
+        body = completion_request(
+            prompt,
             params=params,
             model=facts.model_for(self.model),
             max_tokens=max_tokens,
             stream_usage=p.stream_usage,
         )
+        return body, splitter
 
     def _generation(self, call: TextCall, cancel: Event | None = None) -> Iterator[Item]:
         engine = self.engine
-        return engine.text(self._request(call, engine.facts()), model_name=self.model)
+        body, splitter = self._prepared(call, engine.facts())
+        return text_thoughts(engine.text(body, model_name=self.model), splitter)
 
     async def _ageneration(self, call: TextCall) -> AsyncIterator[Item]:
         engine = self.engine
-        body = self._request(call, await engine.afacts())
+        body, splitter = self._prepared(call, await engine.afacts())
         async for item in engine.atext(body, model_name=self.model):
-            yield item
+            if splitter is None:
+                yield item
+                continue
+            if isinstance(item, GenerationInfo):
+                events: list[Any] = splitter.flush()
+                item.reasoning_tokens = splitter.thought_pieces
+            else:
+                events = splitter.feed(item)
+            for event in events:
+                yield event.text if isinstance(event, TextDelta) else event
+            if isinstance(item, GenerationInfo):
+                yield item
 
 
 __all__ = ["OpenAICompatible"]

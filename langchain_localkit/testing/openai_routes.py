@@ -96,6 +96,14 @@ def plan(flavor: Flavor, body: Mapping[str, Any], reply: Reply, chat: bool) -> P
     return out
 
 
+def chat_usage(flavor: Flavor, p: Plan, reply: Reply, final: bool = False) -> dict[str, Any]:
+    """A chat answer's `usage`, with the reasoning tokens when the reply says to count them."""
+    out = usage(p.prompt, p.completion, flavor, final)
+    if reply.reasoning_tokens:
+        out["completion_tokens_details"] = {"reasoning_tokens": len(p.reasoning)}
+    return out
+
+
 def _deltas(flavor: Flavor, p: Plan, reasoning_field: str) -> list[dict[str, Any]]:
     """The token-bearing chat deltas, in order: reasoning, answer, tool calls."""
     role: dict[str, Any] = {"role": "assistant"} if flavor == "lmstudio" else {}
@@ -328,7 +336,7 @@ def make_handler(server: OpenAICompatServer) -> type[BaseHTTPRequestHandler]:
                 }
                 out = {"id": head["id"], "object": "chat.completion"} | head
                 if flavor == "lmstudio":
-                    out |= {"choices": [choice], "usage": usage(p.prompt, p.completion, flavor)}
+                    out |= {"choices": [choice], "usage": chat_usage(flavor, p, reply)}
                     self._json(200, out | {"stats": {}, "system_fingerprint": name})
                     return
                 choice |= {"stop_reason": p.stop_reason, "token_ids": None}
@@ -336,7 +344,7 @@ def make_handler(server: OpenAICompatServer) -> type[BaseHTTPRequestHandler]:
                     200,
                     out
                     | {"choices": [choice], "service_tier": None, "system_fingerprint": None}
-                    | {"usage": usage(p.prompt, p.completion, flavor, final=True)}
+                    | {"usage": chat_usage(flavor, p, reply, final=True)}
                     | {"prompt_logprobs": None, "prompt_token_ids": None}
                     | {"kv_transfer_params": None},
                 )
@@ -358,9 +366,7 @@ def make_handler(server: OpenAICompatServer) -> type[BaseHTTPRequestHandler]:
                 finish["choices"][0] |= {"stop_reason": p.stop_reason, "token_ids": None}
             tail = [finish]
             if (body.get("stream_options") or {}).get("include_usage"):
-                tail.append(
-                    envelope | {"choices": [], "usage": usage(p.prompt, p.completion, flavor)}
-                )
+                tail.append(envelope | {"choices": [], "usage": chat_usage(flavor, p, reply)})
             first = [chunk({"role": "assistant", "content": ""})] if flavor == "vllm" else []
             self._sse(iter(first + list(self._events(reply, items, tail))), reply.delay)
 

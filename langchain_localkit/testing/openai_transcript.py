@@ -82,6 +82,8 @@ class Reply:
             `error`, its message); a non-streamed request gets a 500 instead.
         drop_after: Close the connection after this many tokens (non-streamed: no response).
         delay: Seconds to wait before each streamed token.
+        reasoning_tokens: Report the reasoning tokens in the chat usage, as OpenAI's
+            `completion_tokens_details.reasoning_tokens` (servers that count them do).
     """
 
     text: str | None = None
@@ -92,6 +94,7 @@ class Reply:
     error_after: int | None = None
     drop_after: int | None = None
     delay: float = 0.0
+    reasoning_tokens: bool = False
 
 
 @dataclass

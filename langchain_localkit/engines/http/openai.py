@@ -176,7 +176,9 @@ class _StreamStats:
         is kept in `extra["server_finish_reason"]`). Token counts come from `usage`, else from
         llama.cpp's `timings` (prompt: evaluated and cached tokens), else the output counts
         one token per streamed delta. A server that reports no `timings` gets the measured
-        times: prompt time up to the first delta, generation time after it.
+        times: prompt time up to the first delta, generation time after it. Reasoning tokens
+        come from `usage.completion_tokens_details.reasoning_tokens` where the server counts
+        them (0 otherwise).
         """
         first = self.first
         ttft_ms = (first - self.started) * 1e3 if first is not None else None
@@ -202,6 +204,8 @@ class _StreamStats:
                 source="measured",
             )
         extra = {"server_finish_reason": "tool_calls"} if self.finish_reason == "tool_calls" else {}
+        details = self.usage.get("completion_tokens_details")
+        said = details.get("reasoning_tokens") if isinstance(details, Mapping) else None
         return GenerationInfo(
             finish_reason="length" if self.finish_reason == "length" else "stop",
             stop_reason=None,
@@ -210,6 +214,7 @@ class _StreamStats:
             timings=timings,
             model_name=self.model_name or display_model_name(self.model),
             extra=extra,
+            reasoning_tokens=_count(said, 0),
         )
 
 

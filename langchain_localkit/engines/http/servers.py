@@ -2,8 +2,11 @@
 
 Every server below speaks `POST /v1/chat/completions`, but they differ in what they add and
 what they ignore: the field that carries reasoning text (`reasoning_content` on llama.cpp,
-`reasoning` on vLLM and Ollama), whether `tools`, `tool_choice="required"`, `response_format`
-and a GBNF `grammar` are honoured, whether usage comes in the last streamed chunk, and
+`reasoning` on vLLM and Ollama), how thinking is switched off or its effort set
+(`chat_template_kwargs.enable_thinking` on llama.cpp and vLLM, `reasoning_effort` with "none"
+on Ollama), the message field earlier reasoning is sent back in, whether `tools`,
+`tool_choice="required"`, `response_format` and a GBNF `grammar` are honoured, whether usage
+comes in the last streamed chunk, and
 whether llama.cpp's `timings` come along. A `ServerPreset` writes that down once per kind;
 `classify` names the kind from what `GET /v1/models` (and, where that is not enough, one
 more endpoint) says. Pure data and functions: no I/O.
@@ -60,6 +63,7 @@ LLAMA_CPP_SAMPLING = frozenset(
 LLAMA_CPP_EXTRAS = LLAMA_CPP_SAMPLING | {
     "reasoning_format",
     "reasoning_budget",
+    "reasoning_budget_tokens",
     "chat_template_kwargs",
 }
 """Fields llama.cpp's server takes on `/v1/chat/completions` besides OpenAI's."""
@@ -75,6 +79,15 @@ class ServerPreset:
         default_url: Where it listens when started with its defaults (no `/v1`).
         start: A one-line start command, for docs and the error when nothing listens.
         reasoning_fields: Delta/message fields that carry reasoning text, in the order read.
+        thinking_switch: The request field, dotted when nested, that takes a boolean turning
+            a thinking model's thoughts on or off (llama.cpp and vLLM pass
+            `chat_template_kwargs.enable_thinking` to the chat template); None: no switch.
+        effort_field: The request field that takes an effort level ("low", "medium",
+            "high"); None: efforts are not sent.
+        effort_off: The value of `effort_field` that turns thinking off (Ollama: "none"),
+            used by `reasoning=False` where there is no `thinking_switch`.
+        history_reasoning_field: The assistant-message field that carries an earlier turn's
+            reasoning back to the server (its template shows or drops it); None: not sent.
         tools: Parses tool calls itself from `tools` (native tool calling).
         tool_choice_required: Honours `tool_choice="required"` and a named tool.
         json_schema: Honours `response_format={"type": "json_schema", ...}`.
@@ -97,6 +110,10 @@ class ServerPreset:
     default_url: str
     start: str
     reasoning_fields: tuple[str, ...] = ("reasoning_content", "reasoning")
+    thinking_switch: str | None = None
+    effort_field: str | None = None
+    effort_off: str | None = None
+    history_reasoning_field: str | None = "reasoning_content"
     tools: bool = True
     tool_choice_required: bool = True
     json_schema: bool = True
@@ -129,6 +146,9 @@ class ServerPreset:
 
 
 _LLAMA_START = "llama-server -m model.gguf --jinja --port 8080"
+_TEMPLATE_SWITCH = "chat_template_kwargs.enable_thinking"
+"""The switch of servers that pass `chat_template_kwargs` to the model's template (Qwen3,
+SmolLM3, Granite, DeepSeek-V3.1 and others read `enable_thinking`)."""
 
 PRESETS: dict[str, ServerPreset] = {
     p.name: p
@@ -139,6 +159,9 @@ PRESETS: dict[str, ServerPreset] = {
             "http://localhost:8080",
             _LLAMA_START,
             reasoning_fields=("reasoning_content",),
+            thinking_switch=_TEMPLATE_SWITCH,
+            effort_field="reasoning_effort",
+            effort_off="none",
             grammar_field="grammar",
             timings=True,
             tokenize="llama.cpp",
@@ -152,6 +175,7 @@ PRESETS: dict[str, ServerPreset] = {
             "http://localhost:8080",
             "./model.llamafile --server --nobrowser",
             reasoning_fields=("reasoning_content",),
+            history_reasoning_field=None,
             tools=False,
             tool_choice_required=False,
             json_schema=False,
@@ -168,6 +192,7 @@ PRESETS: dict[str, ServerPreset] = {
             "LM Studio",
             "http://localhost:1234",
             "lms server start  (then `lms load <model>`)",
+            effort_field="reasoning_effort",
             json_object=False,
             repeat_penalty_field="repeat_penalty",
             extra_fields=frozenset({"top_k", "min_p", "repeat_penalty", "ttl", "draft_model"}),
@@ -179,6 +204,9 @@ PRESETS: dict[str, ServerPreset] = {
             "http://localhost:8000",
             "vllm serve <model> --enable-auto-tool-choice --tool-call-parser hermes",
             reasoning_fields=("reasoning", "reasoning_content"),
+            thinking_switch=_TEMPLATE_SWITCH,
+            effort_field="reasoning_effort",
+            history_reasoning_field="reasoning",
             grammar_field="structured_outputs.grammar",
             tokenize="vllm",
             extra_fields=frozenset(
@@ -193,6 +221,7 @@ PRESETS: dict[str, ServerPreset] = {
                     "skip_special_tokens",
                     "min_tokens",
                     "ignore_eos",
+                    "reasoning_effort",
                 }
             ),
             repeat_penalty_field="repetition_penalty",
@@ -204,6 +233,9 @@ PRESETS: dict[str, ServerPreset] = {
             "http://localhost:11434",
             "ollama serve  (then `ollama pull <model>`)",
             reasoning_fields=("reasoning", "reasoning_content"),
+            effort_field="reasoning_effort",
+            effort_off="none",
+            history_reasoning_field="reasoning",
             tool_choice_required=False,
             extra_fields=frozenset({"reasoning_effort"}),
             owned_by=("library", "ollama"),
@@ -214,6 +246,7 @@ PRESETS: dict[str, ServerPreset] = {
             "http://localhost:8080",
             "local-ai run <model>",
             reasoning_fields=("reasoning", "reasoning_content"),
+            history_reasoning_field="reasoning",
             grammar_field="grammar",
             extra_fields=frozenset({"top_k", "repeat_penalty", "grammar"}),
             repeat_penalty_field="repeat_penalty",
@@ -224,6 +257,7 @@ PRESETS: dict[str, ServerPreset] = {
             "KoboldCpp",
             "http://localhost:5001",
             "koboldcpp --model model.gguf --port 5001",
+            history_reasoning_field=None,
             tool_choice_required=False,
             grammar_field="grammar",
             stream_usage=False,
@@ -245,6 +279,7 @@ PRESETS: dict[str, ServerPreset] = {
             "http://localhost:8080",
             "mlx_lm.server --model <model> --port 8080",
             reasoning_fields=("reasoning", "reasoning_content"),
+            history_reasoning_field="reasoning",
             tool_choice_required=False,
             json_schema=False,
             json_object=False,
@@ -257,6 +292,7 @@ PRESETS: dict[str, ServerPreset] = {
             "OpenAI-compatible server",
             "http://localhost:8080",
             "start your server's OpenAI-compatible API",
+            effort_field="reasoning_effort",
         ),
     )
 }
@@ -298,6 +334,34 @@ def preset(name: str) -> ServerPreset:
     close = difflib.get_close_matches(key, [*PRESETS, *ALIASES], n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"Unknown server {name!r}; the presets are {sorted(PRESETS)}.{hint}")
+
+
+def thinking_fields(p: ServerPreset, reasoning: Any) -> dict[str, Any]:
+    """The request fields (dotted paths) that carry a `reasoning` switch to the server `p`.
+
+    None sends nothing; False turns thinking off (the switch, else the effort field's "off"
+    value); True turns it on; an effort level turns it on and sets the effort.
+
+    Example:
+        >>> thinking_fields(preset("llama.cpp"), False)
+        {'chat_template_kwargs.enable_thinking': False}
+        >>> thinking_fields(preset("ollama"), False), thinking_fields(preset("ollama"), "high")
+        ({'reasoning_effort': 'none'}, {'reasoning_effort': 'high'})
+    """
+    out: dict[str, Any] = {}
+    if reasoning is None:
+        return out
+    if reasoning is False:
+        if p.thinking_switch:
+            out[p.thinking_switch] = False
+        elif p.effort_field and p.effort_off:
+            out[p.effort_field] = p.effort_off
+        return out
+    if p.thinking_switch:
+        out[p.thinking_switch] = True
+    if isinstance(reasoning, str) and p.effort_field:
+        out[p.effort_field] = reasoning
+    return out
 
 
 def model_ids(models: Any) -> tuple[str, ...]:
@@ -391,4 +455,5 @@ __all__ = [
     "context_length",
     "model_ids",
     "preset",
+    "thinking_fields",
 ]
