@@ -13,7 +13,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from langchain_localkit.chat_models.llamafile import MORE_CALLS_GRAMMAR, ChatLlamafile
+from langchain_localkit._llamafile_script import MORE_CALLS_GRAMMAR
+from langchain_localkit.chat_models.llamafile import ChatLlamafile
 from langchain_localkit.embeddings.llamafile import LlamafileEmbeddings
 from langchain_localkit.llms.llamafile import Llamafile
 from tests.unit_tests.llamafile._fakes import (

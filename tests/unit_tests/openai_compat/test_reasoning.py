@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from pydantic import BaseModel
 
 from langchain_localkit._core.reasoning import THINK
-from langchain_localkit._openai_chat import openai_messages, split_reply
+from langchain_localkit._openai_thinking import openai_messages, split_reply
 from langchain_localkit.chat_models.openai_compat import ChatOpenAICompatible
 from langchain_localkit.engines.http.servers import PRESETS, preset, thinking_fields
 from langchain_localkit.llms.openai_compat import OpenAICompatible
