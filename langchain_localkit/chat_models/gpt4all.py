@@ -111,8 +111,10 @@ class ChatGPT4All(GPT4AllParams, LocalChatModel):
         """How the reply to `prompt` treats thoughts (a `ThinkingPlan`)."""
         from langchain_localkit.prompts.thinking import plan_thinking, thought_format_of
 
-        target = prompt_target(self.chat_template, self.chat_format, self.model)
-        return plan_thinking(prompt, thought_format_of(target), reasoning, constrained=constrained)
+        fmt = None
+        if reasoning is not None or constrained:  # else nothing is split: no lookup
+            fmt = thought_format_of(prompt_target(self.chat_template, self.chat_format, self.model))
+        return plan_thinking(prompt, fmt, reasoning, constrained=constrained)
 
     def _decode(
         self,

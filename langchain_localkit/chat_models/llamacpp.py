@@ -126,10 +126,15 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
         `reasoning` (True, False or an effort level) reaches the template as the variables
         thinking templates read (`enable_thinking`, `reasoning_effort`).
         """
+        return self._render(messages, self._target(), reasoning)
+
+    def _target(self) -> Any:
+        return prompt_target(self.chat_template, self.chat_format, self.model_path)
+
+    def _render(self, messages: Sequence[BaseMessage], target: Any, reasoning: Any) -> Any:
         from langchain_localkit.prompts import render_chat
         from langchain_localkit.prompts.thinking import thinking_variables
 
-        target = prompt_target(self.chat_template, self.chat_format, self.model_path)
         return render_chat(
             list(messages),
             target,
@@ -140,8 +145,8 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
     def _plan(self, call: ChatCall) -> _Plan:
         from langchain_localkit.prompts.thinking import plan_thinking, thought_format_of
 
-        rendered = self.render(call.prompt_messages(), reasoning=call.reasoning)
-        target = prompt_target(self.chat_template, self.chat_format, self.model_path)
+        target = self._target()
+        rendered = self._render(call.prompt_messages(), target, call.reasoning)
         thinking = plan_thinking(
             rendered.prompt,
             thought_format_of(target),
