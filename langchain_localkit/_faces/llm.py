@@ -55,6 +55,25 @@ def text_thoughts(
         yield event.text if isinstance(event, TextDelta) else event
 
 
+async def atext_thoughts(
+    items: AsyncIterator[str | GenerationInfo], splitter: ThoughtSplitter | None
+) -> AsyncIterator[Item]:
+    """The async `text_thoughts`."""
+    async for item in items:
+        if splitter is None:
+            yield item
+            continue
+        if isinstance(item, GenerationInfo):
+            events = splitter.flush()
+            item.reasoning_tokens = splitter.thought_pieces
+        else:
+            events = splitter.feed(item)
+        for event in events:
+            yield event.text if isinstance(event, TextDelta) else event
+        if isinstance(item, GenerationInfo):
+            yield item
+
+
 class LocalLLM(BaseLLM):
     """The skeleton of a `BaseLLM` face: stream, async stream, generate, batch, written once.
 
@@ -173,4 +192,4 @@ class LocalLLM(BaseLLM):
         return LLMResult(generations=generations, llm_output=llm_output(generations))
 
 
-__all__ = ["LocalLLM", "TextCall"]
+__all__ = ["LocalLLM", "TextCall", "atext_thoughts", "text_thoughts"]

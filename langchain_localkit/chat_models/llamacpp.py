@@ -126,31 +126,21 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
         `reasoning` (True, False or an effort level) reaches the template as the variables
         thinking templates read (`enable_thinking`, `reasoning_effort`).
         """
-        return self._render(messages, self._target(), reasoning)
+        from langchain_localkit.prompts.thinking import render_planned
+
+        return render_planned(messages, self._target(), reasoning, guard=self.guard)[0]
 
     def _target(self) -> Any:
         return prompt_target(self.chat_template, self.chat_format, self.model_path)
 
-    def _render(self, messages: Sequence[BaseMessage], target: Any, reasoning: Any) -> Any:
-        from langchain_localkit.prompts import render_chat
-        from langchain_localkit.prompts.thinking import thinking_variables
-
-        return render_chat(
-            list(messages),
-            target,
-            guard=self.guard,
-            template_kwargs=thinking_variables(reasoning),
-        )
-
     def _plan(self, call: ChatCall) -> _Plan:
-        from langchain_localkit.prompts.thinking import plan_thinking, thought_format_of
+        from langchain_localkit.prompts.thinking import render_planned
 
-        target = self._target()
-        rendered = self._render(call.prompt_messages(), target, call.reasoning)
-        thinking = plan_thinking(
-            rendered.prompt,
-            thought_format_of(target),
+        rendered, thinking = render_planned(
+            call.prompt_messages(),
+            self._target(),
             call.reasoning,
+            guard=self.guard,
             constrained=call.constrained,
         )
         params = self._sampling(call.stop, call.options)

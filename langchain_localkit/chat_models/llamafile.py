@@ -41,7 +41,7 @@ from langchain_localkit._llamafile import LlamafileParams
 from langchain_localkit._llamafile_script import Plan, Script
 from langchain_localkit._openai_chat import OpenAIChat
 from langchain_localkit.engines.llamafile import ServerInfo
-from langchain_localkit.prompts.thinking import plan_thinking
+from langchain_localkit.prompts.thinking import render_planned
 
 logger = logging.getLogger(__name__)
 
@@ -198,28 +198,17 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
                 `reasoning_effort`).
         """
         target = self.prompt_target(info if info is not None else self.engine.info())
-        return self._render(messages, target, reasoning)
-
-    def _render(self, messages: Sequence[BaseMessage], target: Any, reasoning: Any) -> Any:
-        from langchain_localkit.prompts import render_chat
-        from langchain_localkit.prompts.thinking import thinking_variables
-
-        return render_chat(
-            list(messages), target, guard=self.guard, template_kwargs=thinking_variables(reasoning)
-        )
+        return render_planned(messages, target, reasoning, guard=self.guard)[0]
 
     def _streams_on_invoke(self) -> bool:
         return self.streaming or self.endpoint == "chat"
 
     def _plan(self, call: ChatCall, info: ServerInfo) -> Plan:
-        from langchain_localkit.prompts.thinking import thought_format_of
-
-        target = self.prompt_target(info)
-        rendered = self._render(call.prompt_messages(), target, call.reasoning)
-        thinking = plan_thinking(
-            rendered.prompt,
-            thought_format_of(target),
+        rendered, thinking = render_planned(
+            call.prompt_messages(),
+            self.prompt_target(info),
             call.reasoning,
+            guard=self.guard,
             constrained=call.constrained,
         )
         body = self._body(call.stop, call.options)

@@ -8,9 +8,15 @@ from typing import Any, ClassVar
 
 from langchain_core.outputs import Generation
 
-from langchain_localkit._core.generation import GenerationInfo, ReasoningDelta, TextDelta
+from langchain_localkit._core.generation import GenerationInfo, ReasoningDelta
 from langchain_localkit._core.reasoning import Reasoning, ThoughtSplitter
-from langchain_localkit._faces.llm import Item, LocalLLM, TextCall, text_thoughts
+from langchain_localkit._faces.llm import (
+    Item,
+    LocalLLM,
+    TextCall,
+    atext_thoughts,
+    text_thoughts,
+)
 from langchain_localkit._llamafile import LlamafileConnection, LlamafileParams
 from langchain_localkit.engines.llamafile import ServerInfo
 
@@ -114,7 +120,7 @@ class Llamafile(LlamafileParams, LocalLLM):
     async def _ageneration(self, call: TextCall) -> AsyncIterator[Item]:
         body, splitter = self._prepared(call, await self._ainfo_for(call))
         stream = self.engine.astream_completion(body, model_name=self.model or "")
-        async for item in athoughts(stream, splitter):
+        async for item in atext_thoughts(stream, splitter):
             yield item
 
     def _complete(self, call: TextCall) -> Generation:
@@ -145,25 +151,6 @@ def server_thinking(prompt: str, info: ServerInfo | None, reasoning: Reasoning) 
     return plan_thinking(prompt, fmt, reasoning)
 
 
-async def athoughts(
-    items: AsyncIterator[str | GenerationInfo], splitter: ThoughtSplitter | None
-) -> AsyncIterator[Item]:
-    """The async `text_thoughts`: a server stream with its thoughts split out."""
-    async for item in items:
-        if splitter is None:
-            yield item
-            continue
-        if isinstance(item, GenerationInfo):
-            events: list[Any] = splitter.flush()
-            item.reasoning_tokens = splitter.thought_pieces
-        else:
-            events = splitter.feed(item)
-        for event in events:
-            yield event.text if isinstance(event, TextDelta) else event
-        if isinstance(item, GenerationInfo):
-            yield item
-
-
 def joined(text: str, info: GenerationInfo, splitter: ThoughtSplitter | None) -> Generation:
     """One non-streamed answer, its thoughts split out into `reasoning_content`."""
     items: Iterable[Item] = text_thoughts(iter((text, info)), splitter)
@@ -184,7 +171,6 @@ __all__ = [
     "Llamafile",
     "LlamafileConnection",
     "LlamafileParams",
-    "athoughts",
     "joined",
     "server_generation_info",
     "server_thinking",

@@ -6,9 +6,14 @@ from collections.abc import AsyncIterator, Iterator
 from threading import Event
 from typing import Any, ClassVar
 
-from langchain_localkit._core.generation import GenerationInfo, TextDelta
 from langchain_localkit._core.reasoning import ThoughtSplitter
-from langchain_localkit._faces.llm import Item, LocalLLM, TextCall, text_thoughts
+from langchain_localkit._faces.llm import (
+    Item,
+    LocalLLM,
+    TextCall,
+    atext_thoughts,
+    text_thoughts,
+)
 from langchain_localkit._openai_compat import OpenAICompatParams
 from langchain_localkit.engines.http.openai import completion_request
 from langchain_localkit.engines.openai_compat import ServerFacts
@@ -90,19 +95,8 @@ class OpenAICompatible(OpenAICompatParams, LocalLLM):
     async def _ageneration(self, call: TextCall) -> AsyncIterator[Item]:
         engine = self.engine
         body, splitter = self._prepared(call, await engine.afacts())
-        async for item in engine.atext(body, model_name=self.model):
-            if splitter is None:
-                yield item
-                continue
-            if isinstance(item, GenerationInfo):
-                events: list[Any] = splitter.flush()
-                item.reasoning_tokens = splitter.thought_pieces
-            else:
-                events = splitter.feed(item)
-            for event in events:
-                yield event.text if isinstance(event, TextDelta) else event
-            if isinstance(item, GenerationInfo):
-                yield item
+        async for item in atext_thoughts(engine.atext(body, model_name=self.model), splitter):
+            yield item
 
 
 __all__ = ["OpenAICompatible"]

@@ -12,6 +12,7 @@ answers at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from langchain_localkit._core.reasoning import (
     skip_thought,
     thought_format_in_template,
 )
+from langchain_localkit.prompts.guard import GuardPolicy
 
 
 def thought_format_of(target: Any) -> ThoughtFormat | None:
@@ -97,6 +99,29 @@ class ThinkingPlan:
         return ThoughtSplitter(self.fmt, opened=self.opened, keep=self.keep)
 
 
+def render_planned(
+    messages: Sequence[Any],
+    target: Any,
+    reasoning: Reasoning,
+    *,
+    guard: GuardPolicy = "escape",
+    constrained: bool = False,
+) -> tuple[Any, ThinkingPlan]:
+    """Render a chat for a thinking model and plan its reply: (`RenderedPrompt`, plan).
+
+    The switch reaches the template (`thinking_variables`); the plan reads the rendered
+    prompt and the target's thought format. What every prompt-pack chat face does per call.
+    """
+    from langchain_localkit.prompts.render import render_chat
+
+    rendered = render_chat(
+        list(messages), target, guard=guard, template_kwargs=thinking_variables(reasoning)
+    )
+    fmt = thought_format_of(target) if reasoning is not None or constrained else None
+    plan = plan_thinking(rendered.prompt, fmt, reasoning, constrained=constrained)
+    return rendered, plan
+
+
 def plan_thinking(
     prompt: str, fmt: ThoughtFormat | None, reasoning: Reasoning, *, constrained: bool = False
 ) -> ThinkingPlan:
@@ -136,6 +161,7 @@ def plan_thinking(
 __all__ = [
     "ThinkingPlan",
     "plan_thinking",
+    "render_planned",
     "thinking_variables",
     "thought_format_of",
 ]

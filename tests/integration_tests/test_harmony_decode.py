@@ -22,15 +22,11 @@ from langchain_localkit.engines.llamacpp import LlamaCppEngine, LlamaLoadOptions
 from langchain_localkit.prompts import get_family, render_chat
 from langchain_localkit.testing import tiny
 
-HARMONY_TOKENS = (
-    "<|start|>",
-    "<|end|>",
-    "<|message|>",
-    "<|channel|>",
-    "<|constrain|>",
-    "<|return|>",
-    "<|call|>",
+_TEXT_DELIMITERS = ("<|startoftext|>", "<|endoftext|>")
+HARMONY_TOKENS = tuple(
+    t for t in get_family("gpt-oss").control_strings if t not in _TEXT_DELIMITERS
 )
+"""gpt-oss's Harmony markers (the family's control strings but the text delimiters)."""
 
 
 class _Force:

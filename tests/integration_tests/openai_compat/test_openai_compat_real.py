@@ -8,7 +8,6 @@ requests the faces send are read with an httpx event hook, to show which route a
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 import httpx
@@ -21,6 +20,7 @@ from langchain_localkit.chat_models.llamafile import ChatLlamafile
 from langchain_localkit.chat_models.openai_compat import ChatOpenAICompatible
 from langchain_localkit.llms.openai_compat import OpenAICompatible
 from langchain_localkit.testing.llama_server import LlamaServer
+from tests.integration_tests._sent import Sent
 from tests.integration_tests.llamafile import _servers
 
 PROMPT = "Write one sentence about the sea."
@@ -39,24 +39,6 @@ class Verdict(BaseModel):
     label: Literal["red", "green", "blue"]
     score: int
     ok: bool
-
-
-class Sent:
-    """The JSON bodies the face's httpx client sends (an event hook)."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx.Request) -> None:
-        if request.method == "POST" and request.content:
-            self.bodies.append(json.loads(request.content))
-
-    @property
-    def last(self) -> dict[str, Any]:
-        return self.bodies[-1]
-
-    def hooks(self) -> dict[str, Any]:
-        return {"client_kwargs": {"event_hooks": {"request": [self]}}}
 
 
 def chat(server: LlamaServer, **kwargs: Any) -> ChatOpenAICompatible:

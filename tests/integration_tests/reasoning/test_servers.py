@@ -10,10 +10,8 @@ faces split them out of the text.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 import pytest
 from langchain_core.messages import AIMessageChunk
 from pydantic import BaseModel, Field
@@ -24,6 +22,7 @@ from langchain_localkit.llms.llamafile import Llamafile
 from langchain_localkit.llms.openai_compat import OpenAICompatible
 from langchain_localkit.testing.llama_server import LlamaServer
 from langchain_localkit.testing.thinking import think_grammar
+from tests.integration_tests._sent import Sent
 
 QUESTION = "the moon"
 TAGS = ("<think>", "</think>")
@@ -40,20 +39,6 @@ class GetWeather(BaseModel):
     """Get the weather in a city."""
 
     city: str = Field(max_length=12)
-
-
-class Sent:
-    """The JSON bodies a face's httpx client sends (an event hook)."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx.Request) -> None:
-        if request.method == "POST" and request.content:
-            self.bodies.append(json.loads(request.content))
-
-    def hooks(self) -> dict[str, Any]:
-        return {"client_kwargs": {"event_hooks": {"request": [self]}}}
 
 
 @pytest.fixture(params=["qwen3", "r1"])
