@@ -20,7 +20,7 @@ from langchain_localkit._core.generation import (
     TextDelta,
     ToolCallsText,
 )
-from langchain_localkit._core.reasoning import ThoughtSplitter
+from langchain_localkit._core.reasoning import ThoughtSplitter, split_item
 from langchain_localkit._core.tools import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_call_schema
 from langchain_localkit._faces.chat import ChatCall
 from langchain_localkit.engines.gbnf import thought_step_gbnf
@@ -105,14 +105,13 @@ class Script:
         for item in items:
             if isinstance(item, str):
                 self.parts.append(item)
-                if splitter is not None:
-                    out.extend(splitter.feed(item))
-                elif self.step.emit and item:
-                    out.append(TextDelta(item))
-            else:
-                if splitter is not None:
-                    out.extend(splitter.flush())
-                    item.reasoning_tokens = splitter.thought_pieces
+            if splitter is not None:
+                out.extend(
+                    e for e in split_item(item, splitter) if not isinstance(e, GenerationInfo)
+                )
+            elif isinstance(item, str) and self.step.emit and item:
+                out.append(TextDelta(item))
+            if isinstance(item, GenerationInfo):
                 if self.phase == "thought":
                     item.reasoning_tokens = item.completion_tokens
                 self.info = item

@@ -56,14 +56,11 @@ class GenerationInfo:
 
     def usage(self) -> dict[str, Any]:
         """The token counts in LangChain's `usage_metadata` names."""
-        usage: dict[str, Any] = {
-            "input_tokens": self.prompt_tokens,
-            "output_tokens": self.completion_tokens,
-            "total_tokens": self.total_tokens,
-        }
-        if self.reasoning_tokens:
-            usage["output_token_details"] = {"reasoning": self.reasoning_tokens}
-        return usage
+        from langchain_localkit._core.langchain import usage_metadata
+
+        return dict(
+            usage_metadata(self.prompt_tokens, self.completion_tokens, self.reasoning_tokens)
+        )
 
     def to_generation_info(self) -> dict[str, Any]:
         """The `generation_info` of a finished text generation (every LLM face's keys).

@@ -16,6 +16,7 @@ levels (gpt-oss) that also keep the thoughts apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -305,24 +306,35 @@ class ThoughtSplitter:
             self._say(out, text)
 
 
+def split_item(
+    item: str | GenerationInfo, splitter: ThoughtSplitter
+) -> list[TextDelta | ReasoningDelta | GenerationInfo]:
+    """One engine item through `splitter`.
+
+    A text piece gives its events; the `GenerationInfo` (the end) gives what the splitter still
+    held, then the info itself, its reasoning tokens set.
+    """
+    if isinstance(item, GenerationInfo):
+        rest: list[TextDelta | ReasoningDelta | GenerationInfo] = [*splitter.flush()]
+        item.reasoning_tokens = splitter.thought_pieces
+        return [*rest, item]
+    return [*splitter.feed(item)]
+
+
 def split_items(
-    items: Any, splitter: ThoughtSplitter | None
-) -> Any:  # Iterator[str | GenerationInfo] -> Iterator[TextDelta | ReasoningDelta | GenerationInfo]
+    items: Iterable[str | GenerationInfo], splitter: ThoughtSplitter | None
+) -> Iterator[TextDelta | ReasoningDelta | GenerationInfo]:
     """An engine stream with its thoughts split out; the info counts the reasoning tokens.
 
     Without a splitter, text pieces become `TextDelta`s unchanged.
     """
     for item in items:
-        if isinstance(item, GenerationInfo):
-            if splitter is not None:
-                yield from splitter.flush()
-                item.reasoning_tokens = splitter.thought_pieces
+        if splitter is not None:
+            yield from split_item(item, splitter)
+        elif isinstance(item, GenerationInfo):
             yield item
-        elif splitter is None:
-            if item:
-                yield TextDelta(item)
-        else:
-            yield from splitter.feed(item)
+        elif item:
+            yield TextDelta(item)
 
 
 __all__ = [
@@ -339,6 +351,7 @@ __all__ = [
     "keeps_thoughts",
     "opens_thought",
     "skip_thought",
+    "split_item",
     "split_items",
     "thought_format_in_template",
 ]

@@ -20,7 +20,7 @@ from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
 from langchain_localkit._core.generation import GenerationInfo, ReasoningDelta, TextDelta
 from langchain_localkit._core.langchain import join_chunks, llm_output
-from langchain_localkit._core.reasoning import ThoughtSplitter, split_items
+from langchain_localkit._core.reasoning import ThoughtSplitter, split_item, split_items
 from langchain_localkit._core.streaming import iterate_in_thread
 
 Item = str | ReasoningDelta | GenerationInfo
@@ -63,15 +63,8 @@ async def atext_thoughts(
         if splitter is None:
             yield item
             continue
-        if isinstance(item, GenerationInfo):
-            events = splitter.flush()
-            item.reasoning_tokens = splitter.thought_pieces
-        else:
-            events = splitter.feed(item)
-        for event in events:
+        for event in split_item(item, splitter):
             yield event.text if isinstance(event, TextDelta) else event
-        if isinstance(item, GenerationInfo):
-            yield item
 
 
 class LocalLLM(BaseLLM):
