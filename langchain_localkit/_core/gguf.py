@@ -27,6 +27,8 @@ GGUF_MAGIC = b"GGUF"
 _OLD_GGML_MAGICS = {b"lmgg": "ggml", b"fmgg": "ggmf", b"tjgg": "ggjt", b"algg": "ggla"}
 _ALIGNMENT_KEY = "general.alignment"
 _MAX_KEPT_ARRAY = 64
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
 
 # GGUF value types: (struct format, size) for fixed-size scalars.
 _SCALARS: dict[int, tuple[str, int]] = {
@@ -135,14 +137,18 @@ class _Cursor:
         return raw.decode("utf-8", errors="replace")
 
     def skip_strings(self, n: int) -> None:
-        buf, off, size, width = self.buf, self.off, self.size, 8 if self.wide else 4
-        fmt = "<Q" if self.wide else "<I"
-        unpack = struct.unpack_from
-        for _ in range(n):
-            if off + width > size:
-                self.off = off
-                self.need(width)
-            off += width + unpack(fmt, buf, off)[0]
+        # the vocabulary arrays hold up to ~260k strings: one bound unpack per string, and the
+        # bounds are checked by unpack_from itself (struct.error past the end)
+        width = 8 if self.wide else 4
+        unpack = (_U64 if self.wide else _U32).unpack_from
+        buf, off = self.buf, self.off
+        try:
+            for _ in range(n):
+                off += width + unpack(buf, off)[0]
+        except struct.error:
+            self.off = off
+            self.need(width)
+            raise
         self.off = off
         self.need(0)
 
@@ -196,14 +202,23 @@ def check_model_path(path: str | os.PathLike[str]) -> Path:
     return p.resolve()
 
 
-_CACHE: dict[tuple[str, int, int], GGUFInfo] = {}
+@dataclass
+class _Cached:
+    info: GGUFInfo
+    tensors_at: int  # where the tensor descriptions start, for a later tensor check
+    checked: bool
+
+
+_CACHE: dict[tuple[str, int, int], _Cached] = {}
+"""(path, size, mtime) -> the header, and whether its tensor data was checked."""
 _CACHE_LOCK = threading.Lock()
 
 
 def read_gguf_info(path: str | os.PathLike[str], *, check_tensors: bool = True) -> GGUFInfo:
     """Read the header of a GGUF file without loading the model.
 
-    Results are cached per (path, size, modification time).
+    Results are cached per (path, size, modification time); a header read without the tensor
+    check does not stand in for a checked one.
 
     Args:
         path: Path of the `.gguf` file.
@@ -226,15 +241,23 @@ def read_gguf_info(path: str | os.PathLike[str], *, check_tensors: bool = True) 
     key = (str(p), st.st_size, st.st_mtime_ns)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
-    if cached is not None:
-        return cached
-    info = _read(p, st.st_size, check_tensors)
+    if cached is None:
+        cached = _read(p, st.st_size)
+    if check_tensors and not cached.checked:
+        with p.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            cur = _Cursor(buf, p, wide=True)
+            cur.off = cached.tensors_at
+            _check_tensor_data(cur, p, cached.info.tensor_count, cached.info.metadata)
+        cached = _Cached(cached.info, cached.tensors_at, checked=True)
     with _CACHE_LOCK:
-        _CACHE[key] = info
-    return info
+        known = _CACHE.get(key)
+        if known is None or (cached.checked and not known.checked):
+            _CACHE[key] = cached
+    return cached.info
 
 
-def _read(p: Path, size: int, check_tensors: bool) -> GGUFInfo:
+def _read(p: Path, size: int) -> _Cached:
+    """The header's metadata; the tensor descriptions after it are not read."""
     if size < 24:
         raise InvalidModelFileError(
             f"{p} is not a GGUF model file: it is only {size} bytes long.", p
@@ -270,11 +293,10 @@ def _read(p: Path, size: int, check_tensors: bool) -> GGUFInfo:
             k = cur.string()
             vtype = int(cur.scalar("<I", 4))
             metadata[k] = cur.value(vtype)
-        if check_tensors:
-            _check_tensor_data(cur, p, n_tensors, metadata)
-    return GGUFInfo(
+    info = GGUFInfo(
         path=p, version=version, metadata=metadata, tensor_count=n_tensors, file_size=size
     )
+    return _Cached(info, cur.off, checked=False)
 
 
 def _check_tensor_data(cur: _Cursor, p: Path, n_tensors: int, metadata: Mapping[str, Any]) -> None:

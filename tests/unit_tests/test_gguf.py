@@ -104,3 +104,38 @@ def test_garbage_value_type(tmp_path: Path) -> None:
     f.write_bytes(b"GGUF" + struct.pack("<I", 3) + body + b"\0" * 16)
     with pytest.raises(InvalidModelFileError, match="unknown GGUF value type 99"):
         read_gguf_info(f)
+
+
+def _vocab_gguf(n: int) -> bytes:
+    """A GGUF header with one array of `n` strings (more than the reader keeps) and no tensors."""
+    key = b"tokenizer.ggml.tokens"
+    body = struct.pack("<QQ", 0, 1) + struct.pack("<Q", len(key)) + key
+    body += struct.pack("<IIQ", 9, 8, n)  # an array of strings
+    body += b"".join(struct.pack("<Q", 3) + b"t%02d" % (i % 100) for i in range(n))
+    return b"GGUF" + struct.pack("<I", 3) + body
+
+
+def test_long_string_array_is_skipped_and_summarised(tmp_path: Path) -> None:
+    f = tmp_path / "vocab.gguf"
+    f.write_bytes(_vocab_gguf(1000) + b"\0" * 32)
+    summary = read_gguf_info(f).metadata["tokenizer.ggml.tokens"]
+    assert isinstance(summary, ArraySummary) and summary.length == 1000
+
+
+@pytest.mark.parametrize("cut", [5, 11, 5000])
+def test_file_cut_inside_the_vocabulary(tmp_path: Path, cut: int) -> None:
+    f = tmp_path / "cut-vocab.gguf"
+    f.write_bytes(_vocab_gguf(1000)[: 60 + cut])
+    with pytest.raises(InvalidModelFileError, match="truncated or corrupt"):
+        read_gguf_info(f, check_tensors=False)
+
+
+def test_tensor_check_after_a_header_only_read(tiny_gguf_path: Path, tmp_path: Path) -> None:
+    data = tiny_gguf_path.read_bytes()
+    cut = tmp_path / "cut-later.gguf"
+    cut.write_bytes(data[: len(data) - 1000])
+    assert read_gguf_info(cut, check_tensors=False).architecture == "llama"
+    with pytest.raises(InvalidModelFileError, match="is truncated"):
+        read_gguf_info(cut)
+    whole = read_gguf_info(tiny_gguf_path, check_tensors=False)
+    assert read_gguf_info(tiny_gguf_path) is whole  # the check resumes; the header is not re-read
