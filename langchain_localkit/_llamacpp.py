@@ -8,7 +8,7 @@ from the model, silence unless `verbose=True`).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -182,6 +182,90 @@ class LlamaCppLoadParams(BaseModel):
 
     def _model_label(self) -> str:
         return Path(self.model_path).name
+
+    @classmethod
+    def from_ollama(
+        cls,
+        name: str,
+        *,
+        home: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """Load a model Ollama has pulled, in process: its GGUF blob, without the Ollama server.
+
+        Args:
+            name: The Ollama name, e.g. `"llama3.1:8b"` (`"qwen3"` finds `"qwen3:latest"`).
+            home: The home directory Ollama's store is under (default: yours).
+            environ: The environment to read `OLLAMA_MODELS` from (default: `os.environ`).
+            **kwargs: Further constructor arguments (`n_ctx`, `temperature`, ...).
+
+        Raises:
+            ModelNotFoundError: Ollama has no such model here (pull it with `ollama pull`), or
+                its blob is missing.
+            InvalidModelFileError: The model's blob is truncated or is not a GGUF file.
+
+        Example:
+            .. code-block:: python
+
+                from langchain_localkit import ChatLlamaCpp
+
+                chat = ChatLlamaCpp.from_ollama("llama3.1:8b", n_ctx=8192)
+                chat.invoke("Who was first on the moon?")
+        """
+        from langchain_localkit._core.errors import ModelNotFoundError
+        from langchain_localkit.discovery import _match, _unusable, find_models
+
+        models = find_models(sources=("ollama",), home=home, environ=environ)
+        try:
+            model = _match(name, models)
+        except ModelNotFoundError as e:
+            raise ModelNotFoundError(
+                f"Ollama has no model {name!r} on this computer: pull it first with "
+                f"`ollama pull {name}` (nothing is downloaded automatically). {e}"
+            ) from None
+        if model.problem is not None:
+            raise _unusable(model)
+        return cls(model_path=str(model.path), **kwargs)
+
+    @classmethod
+    def from_local(
+        cls,
+        name: str,
+        *,
+        dirs: Sequence[str | os.PathLike[str]] = (),
+        sources: Collection[str] | None = None,
+        home: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """Load any model found on this computer by name (see `langchain_localkit.discovery`).
+
+        Args:
+            name: A name `localkit models` lists: `"llama3.1:8b"`, `"org/repo/file.gguf"`,
+                a file name or its stem, `"smollm2-135m-instruct"`, ...
+            dirs: Your own folders to search too.
+            sources: Only these stores (names from `discovery.SOURCES`).
+            home: The home directory the stores are under (default: yours).
+            environ: The environment (default: `os.environ`).
+            **kwargs: Further constructor arguments (`n_ctx`, `temperature`, ...).
+
+        Raises:
+            ModelNotFoundError: No model (or more than one) has that name; the message lists
+                close names.
+            InvalidModelFileError: The model was found but cannot be used (why is quoted).
+
+        Example:
+            .. code-block:: python
+
+                from langchain_localkit import LlamaCpp
+
+                llm = LlamaCpp.from_local("Qwen3-4B-Q4_K_M", max_tokens=64)
+        """
+        from langchain_localkit.discovery import find_model
+
+        model = find_model(name, dirs, sources=sources, home=home, environ=environ)
+        return cls(model_path=str(model.path), **kwargs)
 
 
 class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
