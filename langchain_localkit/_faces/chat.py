@@ -44,6 +44,7 @@ from langchain_localkit._core.tools import (
     parse_tool_calls,
     tools_system_prompt,
 )
+from langchain_localkit._faces.profile import ModelProfiles
 from langchain_localkit._faces.structured import (
     ToolsAndStructuredOutputMixin,
     response_format_schema,
@@ -179,7 +180,7 @@ async def areply_events(items: AsyncGenerator[Any, None]) -> AsyncGenerator[Even
         yield Done((info,))
 
 
-class LocalChatModel(ToolsAndStructuredOutputMixin, BaseChatModel):
+class LocalChatModel(ModelProfiles, ToolsAndStructuredOutputMixin, BaseChatModel):
     """The skeleton of a chat face: options, events → chunks, usage, callbacks, sync and async.
 
     Hooks:
@@ -187,6 +188,8 @@ class LocalChatModel(ToolsAndStructuredOutputMixin, BaseChatModel):
         `_aevents(call)`: their native async twin (default: `_events` in a worker thread that
             stops decoding when the consumer stops).
         `_streams_on_invoke()`: whether `invoke` reads the runtime's stream (default True).
+        The `profile` hooks of `ModelProfiles` (`_profile_key`, `_profile_facts`,
+            `_build_profile`).
     """
 
     _json_hint_suffix: ClassVar[str] = ""

@@ -33,13 +33,15 @@ from langchain_localkit._core.generation import (
 from langchain_localkit._core.reasoning import Reasoning, split_items
 from langchain_localkit._faces.chat import ChatCall, LocalChatModel, prompt_target
 from langchain_localkit._faces.checked import checked_events
+from langchain_localkit._faces.profile import GGUFProfiles
+from langchain_localkit._faces.profile_build import Faculties
 from langchain_localkit._gpt4all import GPT4AllParams
 from langchain_localkit.engines.gpt4all import GPT4AllSampling
 
 logger = logging.getLogger(__name__)
 
 
-class ChatGPT4All(GPT4AllParams, LocalChatModel):
+class ChatGPT4All(GPT4AllParams, GGUFProfiles, LocalChatModel):
     """A GGUF chat model run in-process by the gpt4all bindings (2.8.2), offline.
 
     Messages are rendered by the prompt pack (the bindings would ignore the GGUF's template).
@@ -59,6 +61,18 @@ class ChatGPT4All(GPT4AllParams, LocalChatModel):
             chat = ChatGPT4All(model="models/qwen2-1_5b-instruct-q4_0.gguf", max_tokens=128)
             msg = chat.invoke([("system", "Be brief."), ("human", "Who was first on the moon?")])
             msg.usage_metadata, msg.response_metadata["timings"]["eval_tokens_per_second"]
+
+    Profile:
+        `chat.profile` is read from the GGUF header while the model is built (no load):
+        `max_input_tokens` is `n_ctx`, `reasoning_output` the template's thought markers.
+        `tool_calling` and `tool_choice` are True: calls are asked for in the prompt, parsed,
+        checked against the schemas and retried, and a forced or named choice is checked
+        too. `structured_output` is False: nothing constrains decoding, so agents should
+        (and, reading False, do) ask for a tool call rather than a native response format.
+
+        .. code-block:: python
+
+            chat.profile["max_input_tokens"], chat.profile["tool_calling"]  # (2048, True)
     """
 
     chat_format: str | None = None
@@ -72,9 +86,16 @@ class ChatGPT4All(GPT4AllParams, LocalChatModel):
     parse or does not match the schema."""
 
     _json_hint_suffix: ClassVar[str] = " Reply with the JSON only."
+    _profile_faculties: ClassVar[Faculties] = Faculties(structured_output=False)
 
     _llm_type_name: ClassVar[str] = "gpt4all-chat"
     _identifying_fields: ClassVar[str] = "model chat_format max_tokens temp top_k top_p"
+
+    def _profile_path(self) -> str:
+        return self.model
+
+    def _profile_context(self, trained: int | None) -> int | None:
+        return self.n_ctx  # the bindings load what is asked, past the trained context too
 
     def render(self, messages: Sequence[BaseMessage], *, reasoning: Reasoning = None) -> Any:
         """Render `messages` in this model's prompt format (a `RenderedPrompt`).

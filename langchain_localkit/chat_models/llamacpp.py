@@ -20,6 +20,8 @@ from langchain_localkit._core.generation import (
 from langchain_localkit._core.reasoning import split_items
 from langchain_localkit._core.tools import TOOL_CALL_OPEN
 from langchain_localkit._faces.chat import ChatCall, LocalChatModel, prompt_target
+from langchain_localkit._faces.profile import GGUFProfiles
+from langchain_localkit._faces.profile_build import Faculties
 from langchain_localkit._llamacpp import LlamaCppParams
 from langchain_localkit.engines.gbnf import (
     any_json_gbnf,
@@ -40,7 +42,7 @@ class _Plan:
     thinking: ThinkingPlan
 
 
-class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
+class ChatLlamaCpp(LlamaCppParams, GGUFProfiles, LocalChatModel):
     """A GGUF chat model run in-process by llama.cpp (through llama-cpp-python).
 
     Messages are rendered with the model's own chat template from its GGUF file (in a Jinja
@@ -94,6 +96,22 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
 
 
             chat.with_structured_output(Person).invoke("Ada Lovelace was born in 1815 ...")
+
+    Profile:
+        `chat.profile` is read from the GGUF header while the model is built (no load):
+        `max_input_tokens` is the context it will load with (`n_ctx`; None: the trained
+        context capped at 4096; 0: the trained context), `reasoning_output` the template's
+        thought markers (effort levels for Harmony), `name` the file's `general.name`. Tool
+        calls and any `tool_choice` are grammar-constrained on every chat model.
+        `structured_output` is False although `with_structured_output` is grammar-constrained:
+        LangChain's agents read it to send `response_format` with tools bound in the same
+        call, where this model answers one or the other; with False they force a
+        (grammar-constrained) tool call instead. An embedding model (BERT) gets
+        `text_outputs` and `tool_calling` False.
+
+        .. code-block:: python
+
+            chat.profile["max_input_tokens"], chat.profile["reasoning_output"]  # (4096, False)
     """
 
     chat_format: str | None = None
@@ -113,6 +131,18 @@ class ChatLlamaCpp(LlamaCppParams, LocalChatModel):
     _identifying_fields: ClassVar[str] = (
         "model_path chat_format max_tokens temperature top_p top_k seed"
     )
+
+    _profile_faculties: ClassVar[Faculties] = Faculties(structured_output=False)
+
+    def _profile_path(self) -> str:
+        return self.model_path
+
+    def _profile_context(self, trained: int | None) -> int | None:
+        from langchain_localkit.engines.llamacpp_load import DEFAULT_N_CTX
+
+        if self.n_ctx is None:  # as the engine loads it
+            return min(trained or DEFAULT_N_CTX, DEFAULT_N_CTX)
+        return self.n_ctx or trained
 
     def render(
         self,

@@ -33,10 +33,17 @@ from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from langchain_core.language_models import ModelProfile
 from langchain_core.messages import BaseMessage
 
 from langchain_localkit._core.generation import Event
 from langchain_localkit._faces.chat import ChatCall, LocalChatModel
+from langchain_localkit._faces.profile_build import (
+    Faculties,
+    server_profile,
+    thinking_of,
+    vision_in_props,
+)
 from langchain_localkit._llamafile import LlamafileParams
 from langchain_localkit._llamafile_script import Plan, Script
 from langchain_localkit._openai_chat import OpenAIChat
@@ -113,6 +120,17 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
             call = chat.bind_tools([Booking], tool_choice="any").invoke("Ada, table for 4")
             call.tool_calls  # [{'name': 'Booking', 'args': {'name': 'Ada', 'seats': 4}, ...}]
             chat.with_structured_output(Booking).invoke("Book for Ada, 4 people")
+
+    Profile:
+        Built without I/O: what the face can do (grammar-constrained tool calls and any
+        `tool_choice`; `structured_output` False, as for `ChatLlamaCpp`). The first call
+        fills in what `/props` says (the slot's `n_ctx` as `max_input_tokens`, the model's
+        name, thought markers in its template, vision with `endpoint="chat"`);
+        `resolve_profile()` asks now.
+
+        .. code-block:: python
+
+            chat.resolve_profile()["max_input_tokens"]  # 4096
     """
 
     chat_format: str | None = None
@@ -138,6 +156,27 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
     _identifying_fields: ClassVar[str] = (
         "base_url model endpoint chat_format max_tokens temperature top_p top_k seed"
     )
+
+    def _profile_key(self) -> tuple[str, ...]:
+        return ("llama-server", self.base_url.rstrip("/"), self.model or "")
+
+    def _profile_facts(self) -> ServerInfo:
+        return self.engine.info(refresh=True)
+
+    async def _aprofile_facts(self) -> ServerInfo:
+        return await self.engine.ainfo(refresh=True)
+
+    def _build_profile(self, facts: ServerInfo | None) -> ModelProfile:
+        served = facts.chat_template if facts is not None else None
+        template = self.chat_template or served
+        vision = vision_in_props(facts.raw) if facts is not None else None
+        return server_profile(
+            Faculties(structured_output=False),
+            name=self.model or (facts.model_name if facts is not None else None),
+            context=facts.n_ctx if facts is not None else None,
+            thinking=thinking_of(template),
+            images=False if self.endpoint == "completion" else vision,
+        )
 
     def prompt_target(self, info: ServerInfo) -> Any:
         """The prompt format for the server's model: a template, a family or a `Detection`.
@@ -254,8 +293,11 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
         engine = self.engine
         if self._use_chat_endpoint(call, engine.info):
             yield from self._chat(call).events(cancel)
+            self._learn_profile(lambda: engine.facts().props)  # read by the call: no I/O
             return
-        plan = self._plan(call, engine.info())
+        info = engine.info()
+        self._learn_profile(lambda: info)
+        plan = self._plan(call, info)
         if plan.needs_bos_id:
             plan.bos_id = engine.bos_token_id()
         script = Script(plan)
@@ -276,10 +318,13 @@ class ChatLlamafile(LlamafileParams, LocalChatModel):
         engine = self.engine
         server = await engine.ainfo() if self.endpoint != "chat" or _structured(call) else None
         if self._use_chat_endpoint(call, lambda: server):
-            async for event in self._chat(call).aevents():
-                yield event
+            async with contextlib.aclosing(self._chat(call).aevents()) as events:
+                async for event in events:
+                    yield event
+            self._learn_profile(lambda: engine.facts().props)  # read by the call: no I/O
             return
         assert server is not None  # /completion is taken only where /props was read above
+        self._learn_profile(lambda: server)
         plan = self._plan(call, server)
         if plan.needs_bos_id:
             plan.bos_id = await engine.abos_token_id()

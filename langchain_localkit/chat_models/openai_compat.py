@@ -21,16 +21,27 @@ the server has (`constrain="auto"`):
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
 from collections.abc import AsyncGenerator, Generator
 from typing import ClassVar
 
+from langchain_core.language_models import ModelProfile
 from pydantic import Field
 
 from langchain_localkit._core.generation import Event
 from langchain_localkit._faces.chat import ChatCall, LocalChatModel
+from langchain_localkit._faces.profile_build import (
+    route_faculties,
+    server_profile,
+    thinking_of,
+    vision_in_props,
+)
 from langchain_localkit._openai_chat import Constrain, OpenAIChat
 from langchain_localkit._openai_compat import OpenAICompatParams
+from langchain_localkit.engines.http.server import display_model_name
+from langchain_localkit.engines.openai_compat import ServerFacts, split_base_url
 
 
 class ChatOpenAICompatible(OpenAICompatParams, LocalChatModel):
@@ -86,6 +97,19 @@ class ChatOpenAICompatible(OpenAICompatParams, LocalChatModel):
 
             chat.bind_tools([City], tool_choice="any").invoke("Paris").tool_calls
             chat.with_structured_output(City).invoke("The capital of Italy")
+
+    Profile:
+        Built without I/O from the declarations: tool calls and any `tool_choice` work on
+        every route (the server's, a grammar, a checked prompt; with `constrain="server"`,
+        what the preset says the server honours). `structured_output` is False: LangChain's
+        agents read it to send `response_format` with tools in the same call, which the
+        grammar and prompt routes cannot combine. The first call fills in what the server
+        said when it was first asked (`/v1/models`: the model id, vLLM's `max_model_len`,
+        llama.cpp's `/props` context and template); `resolve_profile()` asks now.
+
+        .. code-block:: python
+
+            chat.resolve_profile().get("max_input_tokens")  # vLLM: 4096
     """
 
     constrain: Constrain = "auto"
@@ -100,6 +124,42 @@ class ChatOpenAICompatible(OpenAICompatParams, LocalChatModel):
     _identifying_fields: ClassVar[str] = (
         "base_url server model max_tokens temperature top_p top_k seed"
     )
+
+    def _profile_key(self) -> tuple[str, ...]:
+        options = repr(sorted(self.server_options.items()))
+        root = split_base_url(self.base_url or "")
+        return ("openai-compatible", root, self.server, options, self.model or "")
+
+    def _profile_facts(self) -> ServerFacts:
+        return self.engine.facts(refresh=True)
+
+    async def _aprofile_facts(self) -> ServerFacts:
+        return await self.engine.afacts(refresh=True)
+
+    def _build_profile(self, facts: ServerFacts | None) -> ModelProfile:
+        p = facts.preset if facts is not None else self.given_preset()
+        if p is not None:
+            faculties = route_faculties(
+                tools=p.tools,
+                tool_choice_required=p.tool_choice_required,
+                grammar=p.grammar_field is not None,
+                constrain=self.constrain,
+            )
+        else:  # "auto", not asked yet: the server's own routes are unknown
+            faculties = route_faculties(
+                tools=True, tool_choice_required=True, grammar=True, constrain="auto"
+            )
+            if self.constrain == "server":
+                faculties = dataclasses.replace(faculties, tools=None, tool_choice=None)
+        props = facts.props if facts is not None else None
+        return server_profile(
+            faculties,
+            name=display_model_name(facts.model_for(self.model) if facts else self.model) or None,
+            context=facts.context_length if facts is not None else None,
+            thinking=thinking_of(props.chat_template if props is not None else None),
+            images=vision_in_props(props.raw) if props is not None else None,
+            open_weights=None if p is None or p.name == "generic" else True,
+        )
 
     def _chat(self, call: ChatCall) -> OpenAIChat:
         return OpenAIChat(
@@ -116,11 +176,15 @@ class ChatOpenAICompatible(OpenAICompatParams, LocalChatModel):
         self, call: ChatCall, cancel: threading.Event | None = None
     ) -> Generator[Event, None, None]:
         """The server's stream as events; or a checked reply on the grammar and prompt routes."""
-        return self._chat(call).events(cancel)
+        yield from self._chat(call).events(cancel)
+        self._learn_profile(self.engine.facts)  # asked by the call: no I/O
 
-    def _aevents(self, call: ChatCall) -> AsyncGenerator[Event, None]:
+    async def _aevents(self, call: ChatCall) -> AsyncGenerator[Event, None]:
         """Native async on the server route; the checked routes run in a worker thread."""
-        return self._chat(call).aevents()
+        async with contextlib.aclosing(self._chat(call).aevents()) as events:
+            async for event in events:
+                yield event
+        self._learn_profile(self.engine.facts)  # asked by the call: no I/O
 
 
 __all__ = ["ChatOpenAICompatible"]

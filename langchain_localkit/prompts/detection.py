@@ -190,7 +190,7 @@ def _detect_gguf(path: Path) -> Detection:
     from langchain_localkit._core.gguf import read_gguf_info
 
     try:
-        info = read_gguf_info(path)
+        info = read_gguf_info(path, check_tensors=False)  # the header is enough; loading checks
     except (ModelFileError, OSError) as e:
         by_name = _from_name(path.name, "file_name", "file name")
         note = f"; its header could not be read ({type(e).__name__})"

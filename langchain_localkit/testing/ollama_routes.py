@@ -132,7 +132,7 @@ def make_handler(server: OllamaTranscriptServer) -> type[BaseHTTPRequestHandler]
             elif not self._known(name):
                 self._json(404, {"error": f"model '{name}' not found"})
             else:
-                self._json(200, show_info(name))
+                self._json(200, show_info(name) | server.shown.get(full_name(name), {}))
 
         def _pull(self, body: dict[str, Any]) -> None:
             name = full_name(str(body.get("model") or body.get("name") or ""))

@@ -78,6 +78,8 @@ class OllamaTranscriptServer(ScriptedServer[Reply]):
     Attributes:
         requests: Every request received, in order.
         loaded: The models "in memory" (`/api/ps`): used since the start and not unloaded.
+        shown: Fields to change in a model's `/api/show` answer, by full name, e.g.
+            `{"llama3.1:8b": {"parameters": "num_ctx 8192"}}` (a Modelfile's `num_ctx`).
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class OllamaTranscriptServer(ScriptedServer[Reply]):
         self.pullable = None if pullable is None else {full_name(m) for m in pullable}
         self.embedding_dim = embedding_dim
         self.loaded: dict[str, int] = {}
+        self.shown: dict[str, dict[str, Any]] = {}
         super().__init__(make_handler, host, port)
         self.requests: list[Request] = []
 

@@ -216,7 +216,8 @@ def test_ollama_from_string_does_no_io(server: OllamaTranscriptServer) -> None:
     assert server.requests == []
     server.reply("Neil Armstrong.")
     assert chat.invoke("Who?").content == "Neil Armstrong."
-    assert [r.path for r in server.requests] == ["/api/chat"]
+    # after the first call, the profile: what the model is, the context it was loaded with
+    assert [r.path for r in server.requests] == ["/api/chat", "/api/show", "/api/ps"]
 
 
 def test_ollama_v1_address_becomes_the_root() -> None:
