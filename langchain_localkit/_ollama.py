@@ -15,7 +15,6 @@ message's `usage_metadata`.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import IO, Any
@@ -33,6 +32,7 @@ from langchain_localkit._core.errors import (
     ServerTimeoutError,
     ServerUnavailableError,
 )
+from langchain_localkit._core.progress import Progress
 from langchain_localkit._core.reasoning import check_reasoning
 from langchain_localkit._core.timings import Timings
 from langchain_localkit._faces.params import VerboseTiming
@@ -266,54 +266,29 @@ def pull_model(
     """
     if client is None:
         raise RuntimeError("The Ollama client is not initialized.")
-    out = file if file is not None else sys.stderr
-    in_place = _is_tty(out)
+    progress = Progress(f"pulling {model}", stream=file)
     logger.info("Pulling %s into Ollama at %s", model, host)
-    shown, status, step = "", "", -1
+    status = ""
     try:
-        for progress in client.pull(model, stream=True):
-            line, tenth = _progress_line(model, progress)
-            if progress.get("status") != status:
-                status = str(progress.get("status") or "")
+        for part in client.pull(model, stream=True):
+            if part.get("status") != status:
+                status = str(part.get("status") or "")
                 logger.info("%s: %s", model, status)
-            elif not in_place and tenth == step:
-                continue
-            if line == shown:
-                continue
-            if in_place:
-                out.write("\r" + line.ljust(len(shown)))
-            else:
-                out.write(line + "\n")
-            out.flush()
-            shown, step = line, tenth
+            progress.update(status, *_progress_of(part))
     except CLIENT_ERRORS as e:
-        if shown and in_place:
-            out.write("\n")
+        progress.close()
         if isinstance(e, ResponseError):
             raise ServerError(f"Ollama could not pull {model!r}: {e.error}", e.status_code) from e
         raise translate(e, model, host) from e
-    if in_place:
-        out.write("\n")
-    out.flush()
+    progress.close()
 
 
-def _is_tty(out: IO[str]) -> bool:
-    try:
-        return out.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _progress_line(model: str, progress: Mapping[str, Any] | Any) -> tuple[str, int]:
-    """The progress as one line, and the tenth of the download reached (-1: no download)."""
-    status = str(progress.get("status") or "")
-    total, completed = progress.get("total"), progress.get("completed")
+def _progress_of(part: Mapping[str, Any] | Any) -> tuple[float | None, str]:
+    """The fraction of the download a pull's part reports (None: no download), and its size."""
+    total, completed = part.get("total"), part.get("completed")
     if total and completed is not None:
-        done = min(int(completed) / int(total), 1.0)
-        bar = "#" * int(done * 30)
-        line = f"pulling {model}: [{bar:<30}] {done * 100:5.1f}% of {int(total) / 1e6:.0f} MB"
-        return line, int(done * 10)
-    return f"pulling {model}: {status}", -1
+        return int(completed) / int(total), f" of {int(total) / 1e6:.0f} MB"
+    return None, ""
 
 
 class OllamaExtras(VerboseTiming):

