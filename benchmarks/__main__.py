@@ -19,6 +19,7 @@ from benchmarks import (
     bench_gpt4all,
     bench_llamacpp,
     bench_llamafile,
+    bench_models,
     bench_more,
     bench_scaleout,
 )
@@ -91,6 +92,18 @@ def targets(results: list[ScenarioResult]) -> list[tuple[str, str, bool]]:
                 out.append(("extra-buffer-type probe (once) < 5 s", f"{ms:.0f} ms", ms < 5000))
                 us = row["decision_without_probe_us"]
                 out.append(("decision without a probe < 1 ms", f"{us:.0f} us", us < 1000))
+            if "find_models_first_ms" in row:
+                ms = row["find_models_first_ms"]
+                out.append(("find_models, 20 models, first call < 1 s", f"{ms:.0f} ms", ms < 1000))
+            if "profile_share_of_load" in row:
+                share = row["profile_share_of_load"]
+                out.append(
+                    (
+                        f"profile at construction < a model load ({row['model']})",
+                        f"{row['construct_first_ms']:.1f} ms vs {row['model_load_ms']:.0f} ms",
+                        share < 1,
+                    )
+                )
             if row.get("module") == "langchain_localkit":
                 ms = row["median_ms"]
                 out.append(("import langchain_localkit < 150 ms", f"{ms:.1f} ms", ms < 150))
@@ -182,6 +195,8 @@ def main() -> None:
         add(r)
     add(bench_more.embeddings_scenario(minilm_gguf_path()))
     add(bench_more.import_scenario())
+    add(bench_models.discovery_scenario(tiny, smollm2_model_path(), gemma, rounds=args.rounds))
+    add(bench_models.profile_scenario(smollm2_model_path(), rounds=args.rounds))
 
     checks = targets(results)
     print("\n== targets ==")
