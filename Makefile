@@ -1,7 +1,7 @@
 # langchain-localkit: every target creates .venv and installs what it needs on first use;
 # later runs reuse it (a stamp per extra, redone only when pyproject.toml changes).
 .PHONY: all help demo test tests unit_tests unit_test integration_tests integration_test \
-        lint format bench check_imports clean
+        reliability_tests reliability-doc lint format bench check_imports clean
 
 all: help
 
@@ -51,6 +51,7 @@ test tests: $(VENV)/.stamp-test
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit_tests
 	$(MAKE) --no-print-directory integration_tests
+	$(MAKE) --no-print-directory reliability_tests
 
 ## unit_tests: the fast loop (no model loads beyond the tiny generated GGUF, loopback only)
 unit_tests unit_test: $(VENV)/.stamp-test
@@ -60,6 +61,17 @@ unit_tests unit_test: $(VENV)/.stamp-test
 integration_tests integration_test: $(VENV)/.stamp-test
 	PYTHON=$(BIN)/python scripts/build_llama_server.sh
 	$(BIN)/pytest $(SOCKET_FLAGS) $(PYTEST_FLAGS) $(if $(TEST_FILE),$(TEST_FILE),tests/integration_tests)
+
+## reliability_tests: bad inputs, faults, load, soak, cancellation, hostile templates, no egress (tests/reliability)
+reliability_tests: $(VENV)/.stamp-test
+	PYTHON=$(BIN)/python scripts/build_llama_server.sh
+	$(BIN)/pytest $(SOCKET_FLAGS) $(PYTEST_FLAGS) $(if $(TEST_FILE),$(TEST_FILE),tests/reliability)
+
+## reliability-doc: run the reliability suite and regenerate the tables of docs/reliability.md
+reliability-doc: $(VENV)/.stamp-test
+	PYTHON=$(BIN)/python scripts/build_llama_server.sh
+	$(BIN)/pytest $(SOCKET_FLAGS) tests/reliability -p no:cacheprovider || true
+	$(BIN)/python scripts/reliability_doc.py .reliability/last.json
 
 ## lint: ruff (lint + format check) and mypy
 lint: $(VENV)/.stamp-test
