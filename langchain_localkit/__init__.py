@@ -25,7 +25,13 @@ if TYPE_CHECKING:
         ContextOverflowError as ContextOverflowError,
     )
     from langchain_localkit._core.errors import (
+        GrammarError as GrammarError,
+    )
+    from langchain_localkit._core.errors import (
         InvalidModelFileError as InvalidModelFileError,
+    )
+    from langchain_localkit._core.errors import (
+        InvalidRequestError as InvalidRequestError,
     )
     from langchain_localkit._core.errors import (
         LocalKitError as LocalKitError,
@@ -104,7 +110,9 @@ _LAZY: dict[str, str] = {
     "clear_model_cache": "langchain_localkit.engines.llamacpp",
     "init_local_model": "langchain_localkit.providers",
     "ContextOverflowError": _ERRORS,
+    "GrammarError": _ERRORS,
     "InvalidModelFileError": _ERRORS,
+    "InvalidRequestError": _ERRORS,
     "LocalKitError": _ERRORS,
     "ModelBusyError": _ERRORS,
     "ModelFileError": _ERRORS,

@@ -56,15 +56,15 @@ class GPT4AllParams(GenerationParams):
     """Old name of `max_tokens`; used when set."""
     temp: float = Field(default=0.7, ge=0.0)
     """Sampling temperature (0: greedy)."""
-    top_p: float = 0.1
+    top_p: float = Field(default=0.1, ge=0.0, le=1.0)
     """Nucleus sampling threshold (community default 0.1)."""
     top_k: int = 40
     """Sample among the `top_k` most likely tokens."""
-    min_p: float = 0.0
+    min_p: float = Field(default=0.0, ge=0.0, le=1.0)
     """Minimum probability relative to the most likely token."""
     repeat_last_n: int = 64
     """How many recent tokens the repeat penalty looks at."""
-    repeat_penalty: float = 1.18
+    repeat_penalty: float = Field(default=1.18, ge=0.0)
     """Penalty for repeated tokens."""
     n_batch: int = Field(default=8, ge=1)
     """Prompt tokens evaluated per batch."""

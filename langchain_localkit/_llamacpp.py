@@ -15,7 +15,9 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from langchain_localkit._compat import accept_community_arguments
+from langchain_localkit._core.errors import GBNF_DOCS, GrammarError
 from langchain_localkit._core.gguf import check_model_path
+from langchain_localkit._core.grammar_check import grammar_problem
 from langchain_localkit._core.langchain import merge_stop, migrate_callback_manager
 from langchain_localkit._faces.params import GenerationParams
 from langchain_localkit.engines.llamacpp import (
@@ -131,7 +133,8 @@ class LlamaCppLoadParams(BaseModel):
     def _check_load_params(self) -> Self:
         if self.n_ctx is not None and self.n_ctx < 0:
             raise ValueError("n_ctx must be positive, or 0 for the model's full context.")
-        if self.n_ctx and self.n_batch > self.n_ctx:
+        # the default n_batch is lowered to a smaller n_ctx when loading; only one given is wrong
+        if self.n_ctx and self.n_batch > self.n_ctx and "n_batch" in self.model_fields_set:
             raise ValueError(f"n_batch ({self.n_batch}) cannot exceed n_ctx ({self.n_ctx}).")
         return self
 
@@ -311,23 +314,43 @@ class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
     def _check_sampling_params(self) -> Self:
         if self.grammar is not None and self.grammar_path is not None:
             raise ValueError("Pass either `grammar` or `grammar_path`, not both.")
+        text = self._grammar_text()
+        problem = grammar_problem(text) if text else None
+        if problem is not None:
+            raise ValueError(f"Invalid GBNF grammar: {problem} GBNF is described at {GBNF_DOCS}")
         return self
 
     def _grammar_text(self) -> str | None:
+        """The grammar's text, from `grammar` or `grammar_path` (None: no grammar).
+
+        Raises:
+            GrammarError: The grammar file cannot be read, or is empty; `grammar` is neither
+                a string nor a `llama_cpp.LlamaGrammar`.
+        """
         if self.grammar_path is not None:
-            return Path(self.grammar_path).read_text(encoding="utf-8")
+            return _read_grammar_file(self.grammar_path)
         if self.grammar is None or isinstance(self.grammar, str):
             return self.grammar
         text = getattr(self.grammar, "_grammar", None)
         if isinstance(text, str):
             return text
-        raise TypeError("grammar must be a GBNF string or a llama_cpp.LlamaGrammar")
+        raise GrammarError(
+            f"grammar must be a GBNF string or a llama_cpp.LlamaGrammar, not "
+            f"{type(self.grammar).__name__}. GBNF is described at {GBNF_DOCS}",
+            repr(self.grammar),
+        )
 
     def _sampling(self, stop: list[str] | None, kwargs: dict[str, Any]) -> SamplingParams:
         self._check_call_options(kwargs)
         grammar = kwargs.get("grammar", self._grammar_text())
         if grammar is not None and not isinstance(grammar, str):
             grammar = getattr(grammar, "_grammar", grammar)
+            if not isinstance(grammar, str):
+                raise GrammarError(
+                    f"The call option grammar={kwargs['grammar']!r} is neither a GBNF string "
+                    f"nor a llama_cpp.LlamaGrammar. GBNF is described at {GBNF_DOCS}",
+                    repr(kwargs["grammar"]),
+                )
         seed = kwargs.get("seed", self.seed)
         processor = kwargs.get("logits_processor")
         if kwargs.get("logit_bias"):
@@ -348,6 +371,36 @@ class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
     def get_token_ids(self, text: str) -> list[int]:
         """Token ids of `text` in the model's own vocabulary (loads the model)."""
         return self.engine.tokenize(text, add_bos=False)
+
+
+def _read_grammar_file(path: str | Path) -> str:
+    """The text of a GBNF file.
+
+    Raises:
+        GrammarError: It cannot be read, or is empty (it would constrain nothing).
+    """
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GrammarError(
+            f"Grammar file not found: {p}. Check `grammar_path`, or pass the grammar's text "
+            "as `grammar=`.",
+            str(p),
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise GrammarError(
+            f"Cannot read the grammar file {p}: {e}. `grammar_path` must name a UTF-8 GBNF "
+            "text file.",
+            str(p),
+        ) from None
+    if not text.strip():
+        raise GrammarError(
+            f"The grammar file {p} is empty, so it would constrain nothing. Write a GBNF "
+            f"grammar with a `root` rule in it (see {GBNF_DOCS}).",
+            str(p),
+        )
+    return text
 
 
 def _logit_bias_processor(bias: Mapping[Any, float], then: Any = None) -> list[Any]:

@@ -233,13 +233,42 @@ class TemplateError(LocalKitError, ValueError):
     """A chat template is malformed, fails to render, or tried to escape the sandbox."""
 
 
+GBNF_DOCS = "https://github.com/ggml-org/llama.cpp/blob/master/grammars/README.md"
+"""llama.cpp's guide to GBNF, the grammar format."""
+
+
+class GrammarError(LocalKitError, ValueError):
+    """A GBNF grammar llama.cpp cannot use: it does not parse, names no `root` rule, ...
+
+    Attributes:
+        grammar: The grammar's text (or the path of its file, when it could not be read).
+        reason: llama.cpp's own reason, when it gave one.
+    """
+
+    def __init__(self, message: str, grammar: str = "", reason: str | None = None) -> None:
+        super().__init__(message)
+        self.grammar = grammar
+        self.reason = reason
+
+
+class InvalidRequestError(LocalKitError, ValueError):
+    """A call the model cannot run as asked: its messages or options are wrong.
+
+    Examples: no messages at all, a tool result that answers no tool call, a message role the
+    chat format does not have, a call option outside its range.
+    """
+
+
 class ModelBusyError(LocalKitError, RuntimeError):
     """A thread tried to use a model while it still holds an unfinished stream on that model."""
 
 
 __all__ = [
+    "GBNF_DOCS",
     "ContextOverflowError",
+    "GrammarError",
     "InvalidModelFileError",
+    "InvalidRequestError",
     "LocalKitError",
     "ModelBusyError",
     "ModelFileError",

@@ -176,6 +176,67 @@ class _Cursor:
         )
 
 
+def _int_of(value: Any) -> int | None:
+    """An integer metadata value (a per-layer list gives its largest), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+        return max(value)
+    return None
+
+
+def kv_cache_bytes(info: GGUFInfo, n_ctx: int, bytes_per_value: int = 2) -> int | None:
+    """What the KV cache of `n_ctx` tokens takes (F16 by default), from the header's sizes.
+
+    None when the header lacks a size it needs (the architecture's layer count, widths).
+
+    Example:
+        >>> sizes = {"block_count": 2, "embedding_length": 64, "attention.head_count": 4}
+        >>> meta = {"general.architecture": "llama", **{f"llama.{k}": v for k, v in sizes.items()}}
+        >>> kv_cache_bytes(GGUFInfo(Path("m.gguf"), 3, meta, 0, 0), 1024)
+        524288
+    """
+    arch = info.architecture
+    meta = info.metadata
+    n_layer = _int_of(meta.get(f"{arch}.block_count"))
+    n_embd = _int_of(meta.get(f"{arch}.embedding_length"))
+    n_head = _int_of(meta.get(f"{arch}.attention.head_count"))
+    if not n_layer or not n_embd or not n_head:
+        return None
+    n_head_kv = _int_of(meta.get(f"{arch}.attention.head_count_kv")) or n_head
+    k_len = _int_of(meta.get(f"{arch}.attention.key_length")) or n_embd // n_head
+    v_len = _int_of(meta.get(f"{arch}.attention.value_length")) or n_embd // n_head
+    return n_layer * n_ctx * n_head_kv * (k_len + v_len) * bytes_per_value
+
+
+def physical_memory() -> int | None:
+    """This machine's RAM in bytes (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def context_memory_problem(info: GGUFInfo, n_ctx: int) -> str | None:
+    """Why a context of `n_ctx` tokens cannot be allocated here, or None if it may be.
+
+    A context whose KV cache alone exceeds the machine's RAM fails to allocate; some runtimes
+    (gpt4all's C++) abort the process when it does, so it is refused before loading.
+    """
+    need = kv_cache_bytes(info, n_ctx)
+    have = physical_memory()
+    if need is None or have is None or need <= have:
+        return None
+    trained = info.context_length
+    return (
+        f"a context of n_ctx={n_ctx} tokens needs a KV cache of {need / 2**30:.1f} GiB, more "
+        f"than this machine's {have / 2**30:.1f} GiB of memory. Lower `n_ctx`"
+        + (f" (the model was trained with {trained} tokens)." if trained else ".")
+    )
+
+
 def check_model_path(path: str | os.PathLike[str]) -> Path:
     """Resolve `path` and check that it names an existing file.
 
@@ -209,8 +270,8 @@ class _Cached:
     checked: bool
 
 
-_CACHE: dict[tuple[str, int, int], _Cached] = {}
-"""(path, size, mtime) -> the header, and whether its tensor data was checked."""
+_CACHE: dict[tuple[str, int, int, int, int], _Cached] = {}
+"""(path, size, mtime, inode, ctime) -> the header, and whether its tensor data was checked."""
 _CACHE_LOCK = threading.Lock()
 
 
@@ -238,7 +299,7 @@ def read_gguf_info(path: str | os.PathLike[str], *, check_tensors: bool = True) 
     """
     p = check_model_path(path)
     st = p.stat()
-    key = (str(p), st.st_size, st.st_mtime_ns)
+    key = (str(p), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
     if cached is None:
@@ -329,4 +390,12 @@ def _check_tensor_data(cur: _Cursor, p: Path, n_tensors: int, metadata: Mapping[
         )
 
 
-__all__ = ["ArraySummary", "GGUFInfo", "check_model_path", "read_gguf_info"]
+__all__ = [
+    "ArraySummary",
+    "GGUFInfo",
+    "check_model_path",
+    "context_memory_problem",
+    "kv_cache_bytes",
+    "physical_memory",
+    "read_gguf_info",
+]

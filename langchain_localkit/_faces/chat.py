@@ -44,6 +44,7 @@ from langchain_localkit._core.tools import (
     parse_tool_calls,
     tools_system_prompt,
 )
+from langchain_localkit._faces.message_checks import check_messages
 from langchain_localkit._faces.profile import ModelProfiles
 from langchain_localkit._faces.structured import (
     ToolsAndStructuredOutputMixin,
@@ -194,6 +195,8 @@ class LocalChatModel(ModelProfiles, ToolsAndStructuredOutputMixin, BaseChatModel
 
     _json_hint_suffix: ClassVar[str] = ""
     """Said after the response format's instruction (for runtimes that only prompt for it)."""
+    _text_only: ClassVar[bool] = False
+    """The model reads text only: an image (or other non-text) content block is refused."""
 
     def _events(
         self, call: ChatCall, cancel: threading.Event | None = None
@@ -239,6 +242,7 @@ class LocalChatModel(ModelProfiles, ToolsAndStructuredOutputMixin, BaseChatModel
     def _chunks(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> tuple[ChatCall, _Converter]:
+        check_messages(messages, type(self).__name__, text_only=self._text_only)
         call = self._parse_call(messages, stop, kwargs)
         return call, _Converter(self, call)
 

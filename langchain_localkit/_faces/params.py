@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from langchain_core.language_models import BaseChatModel, LangSmithParams
 from pydantic import (
@@ -12,11 +14,14 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
 from langchain_localkit._compat import ignored_call_options, unknown_call_options
+from langchain_localkit._core.errors import InvalidRequestError
 from langchain_localkit._core.langchain import migrate_callback_manager
 from langchain_localkit._core.reasoning import Reasoning, check_reasoning
 
@@ -109,6 +114,8 @@ class GenerationParams(VerboseTiming):
 
         Raises:
             TypeError: With community's replacement for a removed option, or the closest name.
+            InvalidRequestError: An option's value is one its field refuses at construction
+                (`temperature=-1`, `seed="abc"`, ...), or NaN.
         """
         community = self._community_name or type(self).__name__
         unknown = set(kwargs) - self._call_options - ignored_call_options(community)
@@ -119,6 +126,9 @@ class GenerationParams(VerboseTiming):
                     community, unknown, self.call_options(), label=type(self).__name__
                 )
             )
+        for name, value in kwargs.items():
+            if name in self._call_options and name in type(self).model_fields:
+                _check_option_value(type(self), name, value)
 
     def _model_label(self) -> str:
         """The model's name in metadata and traces."""
@@ -140,6 +150,42 @@ class GenerationParams(VerboseTiming):
         if stop or default_stop:
             params["ls_stop"] = list(stop or default_stop or [])
         return params
+
+
+@functools.cache
+def _option_adapter(cls: type[BaseModel], name: str) -> TypeAdapter[Any] | None:
+    """A validator of field `name`'s type and bounds (None when pydantic cannot build one)."""
+    field = cls.model_fields[name]
+    kind: Any = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    try:
+        return TypeAdapter(kind, config=ConfigDict(arbitrary_types_allowed=True))
+    except Exception:
+        return None
+
+
+def _check_option_value(cls: type[BaseModel], name: str, value: Any) -> None:
+    """Refuse a call option's value that the field of the same name would refuse, or NaN.
+
+    Raises:
+        InvalidRequestError: Naming the option, the value, what is wrong and the field's rule.
+    """
+    if isinstance(value, float) and math.isnan(value):
+        problem = "NaN is not a number a sampler can use"
+    else:
+        adapter = _option_adapter(cls, name)
+        if adapter is None:
+            return
+        try:
+            adapter.validate_python(value)
+        except ValidationError as e:
+            problem = "; ".join(err["msg"] for err in e.errors()) or str(e)
+        else:
+            return
+    raise InvalidRequestError(
+        f"{cls.__name__}: the call option {name}={value!r} is invalid ({problem}). Pass a "
+        f"value that `{cls.__name__}({name}=...)` accepts, or leave it out to use the "
+        "model's own."
+    )
 
 
 class HttpConnection(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +29,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, Runn
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
+from langchain_localkit._core.errors import InvalidRequestError
 from langchain_localkit._core.tools import normalize_tool_choice, to_openai_tools
 
 logger = logging.getLogger("langchain_localkit.chat")
@@ -50,6 +52,12 @@ class ToolsAndStructuredOutputMixin:
         def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]: ...
 
         def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]: ...
+
+    def _check_tool_schemas(self, tools: list[dict[str, Any]]) -> None:
+        """Refuse tools this model cannot be constrained to (a face with grammars checks)."""
+
+    def _check_response_schema(self, schema: dict[str, Any]) -> None:
+        """Refuse a response schema this model cannot be constrained to (see above)."""
 
     def bind_tools(
         self,
@@ -78,8 +86,9 @@ class ToolsAndStructuredOutputMixin:
             ...     return a + b
             >>> with_tools = chat.bind_tools([add], tool_choice="auto")  # doctest: +SKIP
         """
-        formatted = to_openai_tools(tools)
+        formatted = checked_tools(tools, type(self).__name__)
         normalize_tool_choice(tool_choice, formatted)
+        self._check_tool_schemas(formatted)
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
@@ -140,7 +149,16 @@ class ToolsAndStructuredOutputMixin:
         elif method in ("json_schema", "json_mode"):
             if method == "json_schema" and schema is None:
                 raise ValueError("method='json_schema' needs a schema")
-            json_schema = convert_to_json_schema(schema) if schema is not None else None
+            try:
+                json_schema = convert_to_json_schema(schema) if schema is not None else None
+            except (ValueError, TypeError) as e:
+                raise InvalidRequestError(
+                    f"{type(self).__name__}.with_structured_output: the schema cannot be used "
+                    f"({' '.join(str(e).split())[:300]}). Pass a Pydantic model, a TypedDict "
+                    "or a JSON-schema dict with a top-level 'title'."
+                ) from None
+            if json_schema is not None:
+                self._check_response_schema(json_schema)
             response_format: dict[str, Any] = (
                 {"type": "json_schema", "schema": json_schema}
                 if method == "json_schema"
@@ -169,6 +187,43 @@ class ToolsAndStructuredOutputMixin:
         return RunnableMap(raw=llm) | parsed.with_fallbacks(
             [fallback], exception_key="parsing_error"
         )
+
+
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def checked_tools(tools: Sequence[Any], face: str) -> list[dict[str, Any]]:
+    """`tools` in OpenAI's function format, each with a usable name and a JSON-schema object.
+
+    Raises:
+        InvalidRequestError: A tool LangChain cannot convert, one without a name (or with
+            a name models cannot write), or one whose `parameters` is not a JSON-schema object.
+    """
+    try:
+        formatted = to_openai_tools(tools)
+    except (KeyError, TypeError, ValueError) as e:
+        detail = f"it has no {e}" if isinstance(e, KeyError) else str(e)
+        raise InvalidRequestError(
+            f"{face}.bind_tools: a tool cannot be used ({detail}). Pass functions, BaseTools, "
+            'Pydantic models, or dicts like {"type": "function", "function": {"name": ..., '
+            '"description": ..., "parameters": {"type": "object", "properties": {...}}}}.'
+        ) from None
+    for tool in formatted:
+        fn = tool.get("function") or {}
+        name = fn.get("name")
+        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            raise InvalidRequestError(
+                f"{face}.bind_tools: the tool name {name!r} cannot be used: a name is 1 to 64 "
+                "letters, digits, '_', '.' or '-' (the model writes it in its calls)."
+            )
+        params = fn.get("parameters")
+        if params is not None and not isinstance(params, dict):
+            raise InvalidRequestError(
+                f"{face}.bind_tools: the parameters of tool {name!r} are a "
+                f"{type(params).__name__}, not a JSON-schema object: pass "
+                '{"type": "object", "properties": {...}, "required": [...]}.'
+            )
+    return formatted
 
 
 def refuse_truncated(message: BaseMessage) -> BaseMessage:

@@ -88,6 +88,7 @@ class ChatGPT4All(GPT4AllParams, GGUFProfiles, LocalChatModel):
     _json_hint_suffix: ClassVar[str] = " Reply with the JSON only."
     _profile_faculties: ClassVar[Faculties] = Faculties(structured_output=False)
 
+    _text_only: ClassVar[bool] = True
     _llm_type_name: ClassVar[str] = "gpt4all-chat"
     _identifying_fields: ClassVar[str] = "model chat_format max_tokens temp top_k top_p"
 

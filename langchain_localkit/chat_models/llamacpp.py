@@ -26,6 +26,7 @@ from langchain_localkit._llamacpp import LlamaCppParams
 from langchain_localkit.engines.gbnf import (
     any_json_gbnf,
     json_schema_to_gbnf,
+    schema_grammar,
     thought_step_gbnf,
     tool_calls_gbnf,
 )
@@ -127,6 +128,7 @@ class ChatLlamaCpp(LlamaCppParams, GGUFProfiles, LocalChatModel):
 
     _community_name: ClassVar[str] = "ChatLlamaCpp"
 
+    _text_only: ClassVar[bool] = True
     _llm_type_name: ClassVar[str] = "llamacpp-chat"
     _identifying_fields: ClassVar[str] = (
         "model_path chat_format max_tokens temperature top_p top_k seed"
@@ -143,6 +145,23 @@ class ChatLlamaCpp(LlamaCppParams, GGUFProfiles, LocalChatModel):
         if self.n_ctx is None:  # as the engine loads it
             return min(trained or DEFAULT_N_CTX, DEFAULT_N_CTX)
         return self.n_ctx or trained
+
+    def _check_tool_schemas(self, tools: list[dict[str, Any]]) -> None:
+        """Refuse, at `bind_tools`, tools whose schemas no grammar can follow.
+
+        Raises:
+            GrammarError: A schema cannot be converted, uses keywords a grammar would drop,
+                or makes a grammar llama.cpp does not parse.
+        """
+        _tools_grammar(tools, None, parallel=False)
+
+    def _check_response_schema(self, schema: dict[str, Any]) -> None:
+        """Refuse, at `with_structured_output`, a schema no grammar can follow.
+
+        Raises:
+            GrammarError: As for tools.
+        """
+        _response_format_grammar(schema)
 
     def render(
         self,
@@ -250,7 +269,7 @@ class ChatLlamaCpp(LlamaCppParams, GGUFProfiles, LocalChatModel):
                 else:
                     yield event
             return
-        grammar = tool_calls_gbnf(call.tools, call.choice.name, parallel=call.parallel)
+        grammar = _tools_grammar(call.tools, call.choice.name, parallel=call.parallel)
         params = dataclasses.replace(plan.params, grammar=grammar, max_tokens=rest(), stop=())
         parts: list[str] = []
         for item in engine.stream(prompt + TOOL_CALL_OPEN, params, cancel=cancel):
@@ -276,8 +295,29 @@ def _recorded(items: Iterator[Any], produced: list[str]) -> Iterator[Any]:
 
 
 def _response_format_grammar(schema: dict[str, Any] | None) -> str:
-    """The GBNF grammar of a response format's schema (any JSON value without one)."""
-    return json_schema_to_gbnf(schema) if schema is not None else any_json_gbnf()
+    """The GBNF grammar of a response format's schema (any JSON value without one).
+
+    Raises:
+        GrammarError: No grammar can follow the schema (`schema_grammar`).
+    """
+    if schema is None:
+        return any_json_gbnf()
+    return schema_grammar(lambda: json_schema_to_gbnf(schema), [schema], "the response format")
+
+
+def _tools_grammar(tools: Sequence[dict[str, Any]], only: str | None, *, parallel: bool) -> str:
+    """The grammar of the tool calls, checked (`schema_grammar`).
+
+    Raises:
+        GrammarError: No grammar can follow a tool's schema; the message names the tools.
+    """
+    names = ", ".join(repr(t.get("function", {}).get("name")) for t in tools)
+    schemas = [t.get("function", {}).get("parameters") for t in tools]
+    return schema_grammar(
+        lambda: tool_calls_gbnf(tools, only, parallel=parallel),
+        schemas,
+        f"calls to the tool(s) {names}",
+    )
 
 
 __all__ = ["ChatLlamaCpp"]

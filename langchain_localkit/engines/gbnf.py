@@ -11,12 +11,18 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from langchain_localkit._core.errors import GBNF_DOCS, GrammarError
+from langchain_localkit._core.grammar_check import grammar_problem
 from langchain_localkit._core.reasoning import ThoughtFormat
+from langchain_localkit._core.stdio import stderr_captured
 from langchain_localkit._core.tools import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_call_schema
-from langchain_localkit.engines.llamacpp_runtime import import_llama_cpp
+from langchain_localkit.engines.llamacpp_runtime import captured_log, import_llama_cpp
 
 # llama-cpp-python's converter lets raw control characters into JSON strings (invalid JSON);
 # llama.cpp's own converter excludes them. Same rule as upstream:
@@ -128,25 +134,208 @@ def with_thought(grammar: str, fmt: ThoughtFormat, *, opened: bool) -> str:
 
 @functools.lru_cache(maxsize=64)
 def compile_grammar(gbnf: str) -> Any:
-    """`gbnf` as a `llama_cpp.LlamaGrammar`, compiled once per text.
+    """`gbnf` as a `llama_cpp.LlamaGrammar`, once per text.
+
+    llama-cpp-python 0.3 parses nothing here: the text goes to llama.cpp when the sampler is
+    built, and a grammar it cannot parse crashes the process there. `check_grammar` must have
+    passed it on the model first (the engine does); this refuses only what needs no model.
 
     Raises:
-        ValueError: llama.cpp cannot parse the grammar.
+        GrammarError: The grammar would break llama.cpp's parser (`grammar_problem`).
     """
+    problem = grammar_problem(gbnf)
+    if problem is not None:
+        raise _grammar_error(problem, gbnf)
     llama_cpp = import_llama_cpp()
+    return llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
+
+
+_VERDICTS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per loaded model (its `LlamaModel`, shared by spare contexts): grammar -> problem or None."""
+_CHECK_LOCK = threading.Lock()
+_PARSE_ERROR = re.compile(r"error parsing grammar: (.*?)(?:\n\s*\n|$)", re.DOTALL)
+
+
+def check_grammar(llm: Any, gbnf: str, root: str = "root") -> None:
+    """Check `gbnf` with llama.cpp's own parser on `llm`'s vocabulary, before decoding.
+
+    llama-cpp-python adds whatever `llama_sampler_init_grammar` returns to its sampler chain;
+    for a grammar llama.cpp cannot parse that is NULL, and the next token kills the process.
+    Here the same call is made first: NULL raises a `GrammarError` with llama.cpp's reason
+    (which it prints to stderr and logs; both are captured), anything else is freed. The
+    verdict is kept per model and grammar text.
+
+    Args:
+        llm: The `llama_cpp.Llama` (or spare context) that will decode.
+        gbnf: The grammar.
+        root: The rule generation starts from.
+
+    Raises:
+        GrammarError: llama.cpp cannot use the grammar; the message says why and what to do.
+    """
+    model = getattr(llm, "_model", llm)
+    with _CHECK_LOCK:
+        verdicts = _VERDICTS.setdefault(model, {})
+        key = (gbnf, root)
+        if key not in verdicts:
+            problem = grammar_problem(gbnf)
+            verdicts[key] = problem if problem is not None else _parse(model, gbnf, root)
+        problem = verdicts[key]
+    if problem is not None:
+        raise _grammar_error(problem, gbnf)
+
+
+_UNSUPPORTED_KEYWORDS = (
+    "patternProperties", "dependentRequired", "dependentSchemas", "if", "then", "else",
+    "not", "contains", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef",
+)  # fmt: skip
+"""JSON-schema keywords llama.cpp's grammar converter ignores: a reply would not follow them."""
+_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "dependentSchemas")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMAS = ("items", "additionalProperties", "not", "if", "then", "else", "contains")
+
+
+def unsupported_keywords(schema: Any, path: str = "#") -> list[str]:
+    """Where `schema` uses a keyword a grammar would silently drop (`"#/properties/a: not"`).
+
+    Example:
+        >>> unsupported_keywords({"type": "object", "patternProperties": {"^x": {}}})
+        ['#: patternProperties']
+        >>> unsupported_keywords({"properties": {"not": {"type": "string"}}})
+        []
+    """
+    if not isinstance(schema, Mapping):
+        return []
+    found = [f"{path}: {key}" for key in _UNSUPPORTED_KEYWORDS if key in schema]
+    for key in _SUBSCHEMA_MAPS:
+        subs = schema.get(key)
+        if isinstance(subs, Mapping):
+            for name, sub in subs.items():
+                found += unsupported_keywords(sub, f"{path}/{key}/{name}")
+    for key in _SUBSCHEMA_LISTS:
+        subs = schema.get(key)
+        if isinstance(subs, list):
+            for i, sub in enumerate(subs):
+                found += unsupported_keywords(sub, f"{path}/{key}/{i}")
+    for key in _SUBSCHEMAS:
+        found += unsupported_keywords(schema.get(key), f"{path}/{key}")
+    return found
+
+
+def schema_grammar(build: Callable[[], str], schemas: Sequence[Any], what: str) -> str:
+    """A grammar built from JSON schemas by `build`, or a `GrammarError` saying why not.
+
+    llama-cpp-python's converter fails with bare `AssertionError`s and `KeyError`s on schemas
+    it cannot follow (a `$ref` to nowhere, an unknown type), ignores keywords it does not know
+    (`unsupported_keywords`: the reply would not follow them), and can write a grammar
+    llama.cpp does not parse. Each is refused here, before anything is decoded; the grammar
+    is parsed by llama.cpp without a model (a schema's grammar names no tokens).
+
+    Args:
+        build: Builds the grammar (`tool_calls_gbnf(...)`, `json_schema_to_gbnf(...)`).
+        schemas: The schemas it is built from (for the keyword check).
+        what: What they are, for the message ("the tool 'get_weather'", "the response format").
+
+    Raises:
+        GrammarError: No grammar can follow these schemas.
+    """
+    dropped = [where for schema in schemas for where in unsupported_keywords(schema)]
+    if dropped:
+        raise GrammarError(
+            f"Cannot constrain {what} with a llama.cpp grammar: its JSON schema uses keywords "
+            f"the grammar converter does not support ({', '.join(dropped[:5])}), so replies "
+            "would not follow them. Express the schema with properties, enums, anyOf, "
+            f"patterns and bounds instead (see {GBNF_DOCS}).",
+            "",
+            f"unsupported keywords: {', '.join(dropped)}",
+        )
     try:
-        return llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
-    except ValueError as e:
-        raise ValueError(f"Invalid GBNF grammar: {e}\n{gbnf[:500]}") from e
+        gbnf = build()
+    except (AssertionError, KeyError, ValueError, TypeError, AttributeError, RecursionError) as e:
+        raise GrammarError(
+            f"Cannot constrain {what} with a llama.cpp grammar: its JSON schema cannot be "
+            f"converted ({type(e).__name__}: {e}). Check the schema: every `$ref` must point "
+            "into its `$defs`, every `type` must be a JSON type, and `parameters` must be a "
+            f"JSON-schema object. GBNF is described at {GBNF_DOCS}",
+            "",
+            str(e),
+        ) from None
+    problem = grammar_problem(gbnf) or _parse_cached(gbnf)
+    if problem is not None:
+        raise GrammarError(
+            f"Cannot constrain {what} with a llama.cpp grammar: the grammar made from its "
+            f"JSON schema does not parse ({problem}). A schema that can only be satisfied "
+            "by an endless value (a required property that recurses into itself) makes "
+            f"such a grammar; make the recursion optional. GBNF is described at {GBNF_DOCS}",
+            gbnf,
+            problem,
+        )
+    return gbnf
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(gbnf: str) -> str | None:
+    """`_parse` without a model: for grammars made from schemas (they name no tokens)."""
+    return _parse(None, gbnf, "root")
+
+
+def _parse(model: Any, gbnf: str, root: str) -> str | None:
+    """llama.cpp's reason for refusing `gbnf`, or None when it builds a sampler from it."""
+    llama_cpp = import_llama_cpp()
+    vocab = model.vocab if model is not None else None
+    with stderr_captured() as printed, captured_log() as logged:
+        sampler = llama_cpp.llama_sampler_init_grammar(
+            vocab, gbnf.encode("utf-8"), root.encode("utf-8")
+        )
+        said, log = printed(), logged()
+    if sampler:
+        llama_cpp.llama_sampler_free(sampler)
+        if said.strip():  # not the parser's: give it back
+            sys.stderr.write(said)
+        return None
+    found = _PARSE_ERROR.search(said)
+    if found:
+        reason = re.sub(r"\s+at$", " at the end of the grammar", found.group(1).strip())
+        return (reason or "the grammar does not parse") + "."
+    lines = [line for line in log.splitlines() if "failed to parse grammar" not in line]
+    reason = "; ".join(line.strip() for line in lines if line.strip())
+    return (reason or "llama.cpp refused it") + "."
+
+
+def _grammar_error(problem: str, gbnf: str) -> GrammarError:
+    low = problem.lower()
+    if "root" in low and "symbol" in low:
+        advice = "A grammar needs a rule named `root`: generation starts there."
+    elif "left recursion" in low:
+        advice = (
+            "A rule cannot start with itself (llama.cpp does not support left recursion): "
+            'write `list ::= item ("," item)*` instead of `list ::= list "," item | item`.'
+        )
+    elif "undefined rule" in low:
+        advice = "Define every rule the grammar uses, or fix the rule's name."
+    else:
+        advice = "Fix the grammar."
+    start = " ".join(gbnf.split())[:120]
+    return GrammarError(
+        f"Invalid GBNF grammar: {problem} {advice} "
+        f"The grammar begins: {start!r}. GBNF is described at {GBNF_DOCS}",
+        gbnf,
+        problem,
+    )
 
 
 __all__ = [
     "any_json_gbnf",
+    "check_grammar",
     "compile_grammar",
+    "schema_grammar",
     "json_schema_to_gbnf",
     "thought_gbnf",
     "thought_step_gbnf",
     "tool_calls_gbnf",
     "tool_calls_reply_gbnf",
+    "unsupported_keywords",
     "with_thought",
 ]

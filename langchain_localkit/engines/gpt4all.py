@@ -20,9 +20,14 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_localkit._core.errors import ContextOverflowError
+from langchain_localkit._core.errors import ContextOverflowError, ModelLoadError
 from langchain_localkit._core.generation import FinishReason, GenerationInfo
-from langchain_localkit._core.gguf import GGUFInfo, check_model_path, read_gguf_info
+from langchain_localkit._core.gguf import (
+    GGUFInfo,
+    check_model_path,
+    context_memory_problem,
+    read_gguf_info,
+)
 from langchain_localkit._core.models import Lease
 from langchain_localkit._core.timings import Timings
 from langchain_localkit.engines.base import CallSettings, InProcessEngine
@@ -106,8 +111,13 @@ class GPT4AllEngine(InProcessEngine[GPT4AllLoadOptions]):
         return info
 
     def _prepare_load(self) -> tuple[Hashable, Callable[[], Any]]:
-        path = self.info().path
-        return self.options.cache_key(), functools.partial(_load, self.options, path)
+        info = self.info()
+        problem = context_memory_problem(info, self.options.n_ctx)
+        if problem is not None:  # the bindings would abort the process
+            raise ModelLoadError(
+                f"gpt4all cannot load {info.path} as asked: {problem}", info.path, problem
+            )
+        return self.options.cache_key(), functools.partial(_load_on_device, self.options, info)
 
     @property
     def gpt4all(self) -> Any:
@@ -247,7 +257,14 @@ class GPT4AllEngine(InProcessEngine[GPT4AllLoadOptions]):
         if scanner.pending and scanner.stop is None:
             call.out.put(("text", scanner.pending))
         if overflow is not None:
-            raise ContextOverflowError(None, self.options.n_ctx)
+            n_ctx = self.options.n_ctx
+            raise ContextOverflowError(
+                _count_tokens(self.options.model_path, call.prompt, call.special),
+                n_ctx,
+                f"gpt4all needs the prompt to leave 4 tokens free. Shorten the prompt, or load "
+                f"the model with a larger `n_ctx` (now {n_ctx}; the model was trained with "
+                f"{self.info().context_length or 'an unknown number of'} tokens).",
+            )
         prompt_end = first or last_prompt or ended
         stop_reason = scanner.stop
         finish: FinishReason
@@ -276,6 +293,44 @@ class GPT4AllEngine(InProcessEngine[GPT4AllLoadOptions]):
             timings=timings,
             model_name=self.model_name,
         )
+
+
+def _count_tokens(path: str, text: str, special: bool) -> int | None:
+    """Tokens in `text` by the file's vocabulary, read by llama.cpp (None without it).
+
+    The bindings do not say how long a prompt they refuse is; llama-cpp-python, when
+    installed, reads the same vocabulary (`vocab_only`: no weights) and counts it.
+    """
+    try:
+        from langchain_localkit.engines.llamacpp_runtime import captured_log, import_llama_cpp
+
+        llama_cpp = import_llama_cpp()
+        with captured_log():
+            vocab = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+    except Exception:
+        return None
+    try:
+        return len(vocab.tokenize(text.encode("utf-8"), add_bos=True, special=special))
+    except Exception:
+        return None
+    finally:
+        vocab.close()
+
+
+def _load_on_device(options: GPT4AllLoadOptions, info: GGUFInfo) -> Any:
+    """`_load`, with a device the bindings cannot use said as such (not as a damaged file)."""
+    try:
+        return _load(options, info.path)
+    except ModelLoadError as e:
+        if options.device in (None, "cpu") or "gpu" not in str(e.reason).lower():
+            raise
+        raise ModelLoadError(
+            f"gpt4all could not load {info.path} on device={options.device!r}: {e.reason}. "
+            "The bindings found no GPU they can use here; pass device='cpu' (the default), "
+            "or install the GPU drivers gpt4all needs (Vulkan, or CUDA for 'cuda').",
+            info.path,
+            e.reason,
+        ) from e
 
 
 __all__ = [

@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
-import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +25,7 @@ from langchain_localkit._core.errors import (
 )
 from langchain_localkit._core.gguf import GGUFInfo
 from langchain_localkit._core.models import ModelCache, ModelHandle
+from langchain_localkit._core.stdio import stderr_captured
 
 T = TypeVar("T")
 
@@ -115,29 +114,6 @@ class GPT4AllLoadOptions:
         }
 
 
-@contextlib.contextmanager
-def _stderr_captured() -> Iterator[Callable[[], str]]:
-    """Everything written to the process's stderr (fd 2, C code included) inside the block.
-
-    The bindings' llama.cpp reports why a model did not load only there.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-
-        def text() -> str:
-            sink.flush()
-            sink.seek(0)
-            return sink.read().decode("utf-8", errors="replace")
-
-        try:
-            yield text
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def load_or_raise(make: Callable[[], T], path: Path, llmodel: Callable[[T], Any], what: str) -> T:
     """Load with `make()`; a load the bindings report as failed raises instead of returning.
 
@@ -153,7 +129,7 @@ def load_or_raise(make: Callable[[], T], path: Path, llmodel: Callable[[T], Any]
         what: "model" or "embedding model" (for the message).
     """
     pyllmodel = importlib.import_module("gpt4all._pyllmodel")
-    with _stderr_captured() as printed:
+    with stderr_captured() as printed:
         try:
             built = make()
         except (RuntimeError, ValueError) as e:

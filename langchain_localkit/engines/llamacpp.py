@@ -25,6 +25,7 @@ from langchain_localkit._core.generation import GenerationInfo
 from langchain_localkit._core.gguf import GGUFInfo, read_gguf_info
 from langchain_localkit._core.models import LoadedModel
 from langchain_localkit.engines.base import InProcessEngine
+from langchain_localkit.engines.gbnf import check_grammar
 from langchain_localkit.engines.llamacpp_amx import decide_extra_bufts
 from langchain_localkit.engines.llamacpp_decode import (
     SamplingParams,
@@ -117,6 +118,7 @@ class LlamaCppEngine(InProcessEngine[LlamaLoadOptions]):
 
         Raises:
             ContextOverflowError: The prompt does not fit the context window (before decoding).
+            GrammarError: llama.cpp cannot use `params.grammar` (before decoding).
         """
         entry, _ = self.load()
         return self._stream(entry, self._take_load_ms(), prompt, params, cancel)
@@ -150,6 +152,8 @@ class LlamaCppEngine(InProcessEngine[LlamaLoadOptions]):
         cancel: threading.Event | None,
     ) -> Generator[str | GenerationInfo, None, None]:
         start = time.perf_counter()
+        if params.grammar:
+            check_grammar(llm, params.grammar)
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         yield from decode(
             llm,
@@ -211,6 +215,8 @@ class LlamaCppEngine(InProcessEngine[LlamaLoadOptions]):
         with entry.lease() as lease:
             llm = lease.model
             start = time.perf_counter()
+            if params.grammar:
+                check_grammar(llm, params.grammar)
             n_prompt = len(self.tokenize(prompt))
             if n_prompt >= ctx_limit(llm):
                 raise ContextOverflowError(n_prompt, ctx_limit(llm))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_localkit._core.errors import ModelLoadError, llama_cpp_load_reason
-from langchain_localkit._core.gguf import GGUFInfo
+from langchain_localkit._core.gguf import GGUFInfo, context_memory_problem
 from langchain_localkit._core.models import ModelCache, ModelHandle
 from langchain_localkit.engines.llamacpp_amx import (
     extra_bufts_override,
@@ -64,14 +64,18 @@ class LlamaLoadOptions:
     extra: tuple[tuple[str, Any], ...] = ()
 
     def cache_key(self) -> tuple[Any, ...]:
-        """A hashable identity: the file (path, size, mtime) and every load option."""
+        """A hashable identity: the file (path, size, mtime, inode, ctime), every load option.
+
+        Inode and ctime change when the file is replaced even with its size and mtime kept
+        (`cp -p`, `rsync -a`, `tar x`), so another model is never served from the cache.
+        """
         p = Path(self.model_path)
         st = p.stat()
         values = tuple(
             (f.name, repr(getattr(self, f.name)) if f.name == "extra" else getattr(self, f.name))
             for f in dataclasses.fields(self)
         )
-        return (str(p), st.st_size, st.st_mtime_ns, values)
+        return (str(p), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, values)
 
 
 _DIRECT = (
@@ -125,6 +129,14 @@ def _load_llama(options: LlamaLoadOptions, info: GGUFInfo) -> Any:
     """
     llama_cpp = import_llama_cpp()
     kwargs = _llama_kwargs(options, info)
+    n_ctx = int(kwargs["n_ctx"]) or info.context_length or 0
+    problem = context_memory_problem(info, n_ctx) if n_ctx > 0 else None
+    if problem is not None:
+        raise ModelLoadError(
+            f"llama.cpp cannot load {options.model_path} as asked: {problem}",
+            options.model_path,
+            problem,
+        )
     if options.use_extra_bufts is False and not supports_extra_bufts_switch(llama_cpp):
         raise ModelLoadError(
             "This llama-cpp-python has no `use_extra_bufts` switch (its llama.cpp predates "
@@ -138,12 +150,16 @@ def _load_llama(options: LlamaLoadOptions, info: GGUFInfo) -> Any:
         except (ValueError, RuntimeError, OSError) as e:
             log = logged()
             reason = llama_cpp_load_reason(log)
+            advice = (
+                f"The context did not fit in memory: lower `n_ctx` (asked: {n_ctx})."
+                if "failed to initialize the context" in f"{reason} {e}"
+                else "Check that this llama-cpp-python build supports the architecture and "
+                "that the file is not damaged (a newer llama-cpp-python may know it)."
+            )
             raise ModelLoadError(
                 f"llama.cpp could not load {options.model_path} "
                 f"(architecture {info.architecture!r}, GGUF v{info.version}): "
-                f"{reason or e}. Check that this llama-cpp-python build supports the "
-                "architecture and that the file is not damaged (a newer llama-cpp-python may "
-                "know it)." + (f"\nllama.cpp said:\n{log}" if log else ""),
+                f"{reason or e}. {advice}" + (f"\nllama.cpp said:\n{log}" if log else ""),
                 options.model_path,
                 reason,
             ) from e
