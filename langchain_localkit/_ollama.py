@@ -14,8 +14,10 @@ message's `usage_metadata`.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import IO, Any
 
@@ -50,7 +52,10 @@ def host_of(client: Any, base_url: str | None) -> str:
 
 
 def _is_not_found(error: ResponseError) -> bool:
-    return error.status_code == 404 and "not found" in str(error.error).lower()
+    # Ollama says `model "x" not found, try pulling it first`; a plain `404 page not found`
+    # is an endpoint missing (another server on the port), not a model
+    text = str(error.error).lower()
+    return error.status_code == 404 and "not found" in text and "model" in text
 
 
 def translate(error: BaseException, model: str, host: str) -> BaseException:
@@ -63,9 +68,24 @@ def translate(error: BaseException, model: str, host: str) -> BaseException:
                 model=model,
             )
         if error.status_code == -1:
-            return ServerError(f"Ollama failed in the middle of a reply: {error.error}")
+            return ServerError(
+                f"Ollama failed in the middle of a reply, so the reply was cut off: {error.error}"
+            )
+        if error.status_code == 404:
+            return ServerError(
+                f"The server at {host} answered 404 ({error.error}) where Ollama has an "
+                "endpoint: it may not be Ollama (another server on the port?) or a very old "
+                "one. Check `base_url` (or $OLLAMA_HOST).",
+                404,
+            )
         return ServerError(
             f"Ollama at {host} answered {error.status_code}: {error.error}", error.status_code
+        )
+    if isinstance(error, json.JSONDecodeError):
+        return ServerError(
+            f"The server at {host} answered with something that is not Ollama's JSON "
+            f"({error.doc[:80]!r}): another server (a web server, a proxy) may listen there, "
+            "or the reply was cut. Check `base_url` (or $OLLAMA_HOST)."
         )
     if isinstance(error, httpx.TimeoutException):
         return ServerTimeoutError(
@@ -79,13 +99,38 @@ def translate(error: BaseException, model: str, host: str) -> BaseException:
         )
     if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError):
         return ServerDisconnectedError(
-            f"Ollama at {host} closed the connection in the middle of a reply ({error}). "
-            "The server may have crashed or been stopped; check its log."
+            f"Ollama at {host} closed the connection in the middle of a reply, so the reply "
+            f"was cut off ({error}). The server may have crashed or been stopped; check its log."
         )
     return error
 
 
-CLIENT_ERRORS = (ResponseError, httpx.HTTPError, ConnectionError)
+CLIENT_ERRORS = (ResponseError, httpx.HTTPError, ConnectionError, json.JSONDecodeError)
+
+
+class PromptTruncatedWarning(UserWarning):
+    """Ollama cut a prompt that did not fit in `num_ctx` (it does so without an error)."""
+
+
+def check_context(data: Mapping[str, Any], num_ctx: int | None, model: str) -> None:
+    """Warn when the prompt filled the whole context: Ollama then cut its start silently.
+
+    Ollama truncates a prompt longer than `num_ctx` (its log says "truncating input prompt")
+    and answers as if nothing happened; the only trace is `prompt_eval_count` reaching
+    `num_ctx`. A prompt whose beginning was cut (the system message, the question) gives an
+    answer to something else, so the user is told.
+    """
+    evaluated = data.get("prompt_eval_count")
+    if not num_ctx or not isinstance(evaluated, int) or evaluated < num_ctx:
+        return
+    message = (
+        f"Ollama evaluated {evaluated} prompt tokens for {model!r}, the whole context window "
+        f"(num_ctx={num_ctx}): Ollama cuts a prompt that does not fit without an error, so the "
+        "start of this prompt was probably dropped and the reply may ignore it. Raise `num_ctx` "
+        "or shorten the prompt."
+    )
+    logger.warning(message)
+    warnings.warn(message, PromptTruncatedWarning, stacklevel=4)
 
 
 def _final(part: Any, started: float, first: float | None, reasoning: int = 0) -> dict[str, Any]:
@@ -127,8 +172,11 @@ def _thought_of(part: Any) -> bool:
 class _Timer:
     """The step logic of `timed`/`atimed`, free of I/O: times the parts, decides on a pull."""
 
-    def __init__(self, *, model: str, host: str, can_pull: bool) -> None:
+    def __init__(
+        self, *, model: str, host: str, can_pull: bool, num_ctx: int | None = None
+    ) -> None:
         self.model, self.host = model, host
+        self.num_ctx = num_ctx
         self.attempts = 2 if can_pull else 1
         self.started = time.perf_counter()
         self.first: float | None = None
@@ -145,7 +193,9 @@ class _Timer:
             self.thoughts += 1  # Ollama streams one token per part
         self.yielded = True
         if part.get("done"):
-            return _final(part, self.started, self.first, self.thoughts)
+            final = _final(part, self.started, self.first, self.thoughts)
+            check_context(final, self.num_ctx, self.model)
+            return final
         return part
 
     def retry_after_pull(self, error: BaseException, attempt: int) -> bool:
@@ -165,9 +215,14 @@ def timed(
     model: str,
     host: str,
     pull: Callable[[], None] | None = None,
+    num_ctx: int | None = None,
 ) -> Iterator[Any]:
-    """The client's responses, the final one with timings; typed errors; pull-and-retry once."""
-    timer = _Timer(model=model, host=host, can_pull=pull is not None)
+    """The client's responses, the final one with timings; typed errors; pull-and-retry once.
+
+    `num_ctx`: the context the request asked for; a prompt that filled it gets a
+    `PromptTruncatedWarning` (see `check_context`).
+    """
+    timer = _Timer(model=model, host=host, can_pull=pull is not None, num_ctx=num_ctx)
     for attempt in range(timer.attempts):
         try:
             for part in start():
@@ -185,9 +240,10 @@ async def atimed(
     model: str,
     host: str,
     pull: Callable[[], Awaitable[None]] | None = None,
+    num_ctx: int | None = None,
 ) -> AsyncIterator[Any]:
     """`timed` for the async client."""
-    timer = _Timer(model=model, host=host, can_pull=pull is not None)
+    timer = _Timer(model=model, host=host, can_pull=pull is not None, num_ctx=num_ctx)
     for attempt in range(timer.attempts):
         try:
             async for part in start():
@@ -316,9 +372,18 @@ class OllamaExtras(VerboseTiming):
         """The parent's stream through `timed`, or `atimed` for the async client (`aio`)."""
         model = str(kwargs.get("model") or getattr(self, "model", ""))
         host = self._host(getattr(self, "_async_client" if aio else "_client", None))
+        options = kwargs.get("options")
+        num_ctx = (  # `options=` replaces the fields in langchain-ollama's request
+            options.get("num_ctx")
+            if isinstance(options, Mapping)
+            else kwargs.get("num_ctx", getattr(self, "num_ctx", None))
+        )
+        n = num_ctx if isinstance(num_ctx, int) else None
         if aio:
-            return atimed(start, model=model, host=host, pull=self._apull if self.pull else None)
-        return timed(start, model=model, host=host, pull=self._pull if self.pull else None)
+            apull = self._apull if self.pull else None
+            return atimed(start, model=model, host=host, pull=apull, num_ctx=n)
+        pull = self._pull if self.pull else None
+        return timed(start, model=model, host=host, pull=pull, num_ctx=n)
 
     def _pull(self) -> None:
         client = getattr(self, "_client", None)
@@ -334,7 +399,9 @@ __all__ = [
     "CLIENT_ERRORS",
     "DEFAULT_HOST",
     "OllamaExtras",
+    "PromptTruncatedWarning",
     "atimed",
+    "check_context",
     "host_of",
     "is_missing_model",
     "pull_model",

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Unpack
 
 import httpx
 
-from langchain_localkit._core.errors import ServerError
+from langchain_localkit._core.errors import ServerDisconnectedError, ServerError
 from langchain_localkit._core.generation import (
     GenerationInfo,
     ReasoningDelta,
@@ -248,20 +248,18 @@ class OpenAICompatEngine(Engine):
             for chunk in chat_chunks(event):
                 yield chunk
 
-    @staticmethod
     def _read(
-        chunks: Generator[dict[str, Any], None, None], reader: Callable[[], _Reader]
+        self, chunks: Generator[dict[str, Any], None, None], reader: Callable[[], _Reader]
     ) -> Generator[Any, None, None]:
         """What a reader makes of a stream's chunks, then its `GenerationInfo`."""
         read = reader()  # its clock starts as the request goes out
         with contextlib.closing(chunks):
             for chunk in chunks:
                 yield from read.feed(chunk)
-        yield read.finish()
+        yield self._finished(read)
 
-    @staticmethod
     async def _aread(
-        chunks: AsyncGenerator[dict[str, Any], None], reader: Callable[[], _Reader]
+        self, chunks: AsyncGenerator[dict[str, Any], None], reader: Callable[[], _Reader]
     ) -> AsyncGenerator[Any, None]:
         """The async `_read`."""
         read = reader()
@@ -269,7 +267,26 @@ class OpenAICompatEngine(Engine):
             async for chunk in chunks:
                 for item in read.feed(chunk):
                     yield item
-        yield read.finish()
+        yield self._finished(read)
+
+    def _finished(self, read: _Reader) -> GenerationInfo:
+        """How the reply ended; a stream that stopped without saying so was cut off.
+
+        Every OpenAI-compatible server ends a reply with a `finish_reason`; a stream that
+        ends without one (a crash behind a proxy, a server that closed it cleanly while
+        dying, something else on the port) is not a whole reply.
+
+        Raises:
+            ServerDisconnectedError: The stream ended without a `finish_reason`.
+        """
+        if read.finish_reason is None:
+            got = f"after {read.deltas} pieces of text" if read.deltas else "before any text"
+            raise ServerDisconnectedError(
+                f"The stream from {self.base_url} ended {got}, with no finish reason, so the "
+                "reply was cut off: the server may have crashed or been stopped mid-reply (or "
+                "a proxy cut the stream); check its log and restart it."
+            )
+        return read.finish()
 
     def _chat_reader(self, model_name: str | None) -> ChatStreamReader:
         fields = self._facts.preset.reasoning_fields if self._facts else REASONING_FIELDS

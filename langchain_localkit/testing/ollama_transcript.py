@@ -182,8 +182,16 @@ def tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def metrics(body: Mapping[str, Any], tokens: int) -> dict[str, Any]:
-    """The durations and counts of a final `done: true` object."""
+    """The durations and counts of a final `done: true` object.
+
+    A prompt longer than `options.num_ctx` is cut to fit, as Ollama does without an error (its
+    log says "truncating input prompt"): `prompt_eval_count` is then `num_ctx`.
+    """
     prompt = prompt_tokens(body)
+    options = body.get("options")
+    num_ctx = options.get("num_ctx") if isinstance(options, Mapping) else None
+    if isinstance(num_ctx, int) and num_ctx > 0:
+        prompt = min(prompt, num_ctx)
     return {
         "total_duration": LOAD_NS
         + prompt * PROMPT_NS_PER_TOKEN

@@ -185,8 +185,9 @@ class CompletionStreamReader:
         """
         if self.final is None:
             raise ServerDisconnectedError(
-                f"The stream from {self.url} ended before its final event: the server may "
-                "have crashed or been stopped mid-reply; check its log and restart it."
+                f"The stream from {self.url} ended before its final event, so the reply was "
+                "cut off: the server may have crashed or been stopped mid-reply (or a proxy "
+                "cut the stream); check its log and restart it."
             )
         return self.final
 

@@ -53,7 +53,11 @@ def openai_vectors(answer: Any, n: int) -> list[list[float]]:
     """
     data = answer.get("data") if isinstance(answer, Mapping) else None
     if not isinstance(data, list) or len(data) != n:
-        raise ServerError(f"Expected {n} embeddings, got: {str(answer)[:200]}")
+        raise ServerError(
+            f"The server's /v1/embeddings answer does not hold the {n} embeddings asked for "
+            f"(it sent {str(answer)[:200]!r}). Is it an embedding server (llama-server: "
+            "`--embeddings`), the one `base_url` should point at?"
+        )
     ordered = sorted(data, key=lambda d: int(d.get("index", 0)))
     return [_as_vector(d["embedding"]) for d in ordered]
 
@@ -67,7 +71,11 @@ def native_vector(answer: Any) -> list[float]:
     if isinstance(answer, list):
         answer = answer[0] if answer else {}
     if not isinstance(answer, Mapping) or "embedding" not in answer:
-        raise ServerError(f"Unexpected /embedding answer: {str(answer)[:200]}")
+        raise ServerError(
+            f"The server's /embedding answer holds no embedding (it sent {str(answer)[:200]!r}). "
+            "Is it an embedding server (llama-server: `--embeddings`), the one `base_url` should "
+            "point at?"
+        )
     return _as_vector(answer["embedding"])
 
 

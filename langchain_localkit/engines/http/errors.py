@@ -78,7 +78,10 @@ def raise_error_body(body: Any, status: int | None, url: str) -> NoReturn:
         )
     where = f"The server at {url}"
     if status is None:
-        raise ServerError(f"{where} reported an error mid-reply: {message}")
+        raise ServerError(
+            f"{where} reported an error mid-reply: {message.rstrip('.')}. The reply was cut "
+            "off there: what came before it is not a whole answer."
+        )
     hint = ""
     no_model = err.get("code") == "model_not_found" or (
         status == 404 and (err.get("param") == "model" or "model" in message.lower())
@@ -88,10 +91,61 @@ def raise_error_body(body: Any, status: int | None, url: str) -> NoReturn:
     elif no_model:
         hint = " Check `model=`; the server lists its models at `GET /v1/models`."
     elif status == 404:
-        hint = " This server does not offer that endpoint (an older llamafile?)."
+        hint = (
+            " This server does not offer that endpoint: check that `base_url` points at the "
+            "server you meant (another kind of server may listen on that port), or it is an "
+            "older llamafile."
+        )
     elif status == 501 and "embedding" in message.lower() and "--embedding" not in message:
         hint = " Start the server with `--embedding` (llama-server: `--embeddings`)."
     raise ServerError(f"{where} answered HTTP {status}: {message.rstrip('.')}.{hint}", status)
+
+
+_HTML = ("<!doctype html", "<html", "<head", "<body", "<?xml")
+
+
+def unexpected_answer(url: str, content_type: str, text: str, base_url: str) -> ServerError:
+    """The error for a success answer that is not what an inference server sends.
+
+    A web server, a proxy's error page or another app on the port answers 200 with HTML or
+    plain text; read as JSON or as events it would pass for an empty reply.
+
+    Example:
+        >>> error = unexpected_answer("http://h/props", "text/html", "<html>hi</html>", "http://h")
+        >>> "an HTML page" in str(error), "base_url" in str(error)
+        (True, True)
+    """
+    start = text.lstrip()[:120]
+    if "json" in content_type.lower() and not start.lower().startswith(_HTML):
+        return ServerError(
+            f"The server at {url} answered with JSON it could not read ({start!r}): a broken or "
+            "cut-off answer. Check the server's log; if something else listens at "
+            f"{base_url}, fix `base_url`."
+        )
+    html = "html" in content_type.lower() or start.lower().startswith(_HTML)
+    what = "an HTML page" if html else f"{content_type or 'a body'} that is not JSON"
+    return ServerError(
+        f"The server at {url} answered with {what} ({start!r}), not the JSON or "
+        "Server-Sent Events an inference server sends. Something else may be listening at "
+        f"{base_url} (a web server, a proxy, another app): check `base_url` and the port."
+    )
+
+
+def json_of(response: httpx.Response, base_url: str) -> Any:
+    """The JSON of a read success answer (None when empty).
+
+    Raises:
+        ServerError: The answer is not JSON (an HTML page, plain text, a cut-off body).
+    """
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        content_type = response.headers.get("content-type", "")
+        raise unexpected_answer(
+            str(response.request.url), content_type, response.text, base_url
+        ) from None
 
 
 def body_of(response: httpx.Response) -> Any:
@@ -103,4 +157,4 @@ def body_of(response: httpx.Response) -> Any:
         return text or response.reason_phrase
 
 
-__all__ = ["body_of", "error_message", "raise_error_body"]
+__all__ = ["body_of", "error_message", "json_of", "raise_error_body", "unexpected_answer"]

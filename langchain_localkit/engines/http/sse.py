@@ -21,10 +21,13 @@ class SSEParser:
     (`:`) are keep-alive pings; llamafile's older server reports errors as `error: {json}`.
     """
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "events", "stray")
 
     def __init__(self) -> None:
         self.data: list[str] = []
+        self.events = 0
+        self.stray: str | None = None
+        """The first line that is no part of an event stream (a server speaking NDJSON...)."""
 
     def feed(self, line: str) -> tuple[str, str] | None:
         """Take one line (without its line break)."""
@@ -34,7 +37,10 @@ class SSEParser:
             self.data.append(line[6:] if line.startswith("data: ") else line[5:])
             return None
         if line.startswith("error:"):
+            self.events += 1
             return "error", line[7:] if line.startswith("error: ") else line[6:]
+        if self.stray is None and not line.startswith((":", "event:", "id:", "retry:")):
+            self.stray = line
         return None  # comments (pings), `event:`, `id:`, `retry:`
 
     def flush(self) -> tuple[str, str] | None:
@@ -42,6 +48,7 @@ class SSEParser:
         if self.data:
             payload = "\n".join(self.data)
             self.data = []
+            self.events += 1
             return "data", payload
         return None
 
@@ -68,8 +75,21 @@ class EventReader:
         return self._decoded(self.parser.feed(line))
 
     def flush(self) -> list[Any]:
-        """The event left when the stream ended without a blank line."""
-        return self._decoded(self.parser.flush())
+        """The event left when the stream ended without a blank line.
+
+        Raises:
+            ServerError: The whole body held no event, only lines of something else (a server
+                that streams NDJSON or plain text where Server-Sent Events were expected).
+        """
+        out = self._decoded(self.parser.flush())
+        stray = self.parser.stray
+        if not self.parser.events and stray is not None:
+            raise ServerError(
+                f"The server at {self.url} did not answer in Server-Sent Events (it sent "
+                f"{stray[:120]!r}): it is not the kind of server this model expects. Check "
+                "`base_url` (another server may listen on that port)."
+            )
+        return out
 
     def _decoded(self, event: tuple[str, str] | None) -> list[Any]:
         if event is None:
@@ -87,7 +107,16 @@ def decode_event(kind: str, payload: str, url: str) -> Any:
     except json.JSONDecodeError as e:
         if kind == "error":
             raise ServerError(f"The server at {url} reported an error: {payload}") from None
-        raise ServerError(f"The server at {url} sent an unreadable event: {payload[:200]!r}") from e
+        raise ServerError(
+            f"The server at {url} sent an unreadable event ({payload[:200]!r}), so the reply "
+            "was cut off there. The server is broken or not the kind this model expects: check "
+            "its log, and that `base_url` points at it."
+        ) from e
+    if kind != "error" and not isinstance(data, dict | list):
+        raise ServerError(
+            f"The server at {url} sent an event that is not a JSON object ({payload[:200]!r}). "
+            "It is not the kind of server this model expects: check `base_url`."
+        )
     if kind == "error" or (
         isinstance(data, dict)
         and "error" in data
@@ -98,4 +127,28 @@ def decode_event(kind: str, payload: str, url: str) -> Any:
     return data
 
 
-__all__ = ["EventReader", "SSEParser", "decode_event"]
+_SSE_START = ("data:", "error:", "event:", "id:", "retry:", ":")
+
+
+def events_of_body(text: str, url: str) -> list[Any] | None:
+    """The events of a whole answer to a streamed request sent without `text/event-stream`.
+
+    Servers that ignore `"stream": true` answer one JSON object (it counts as one event); a
+    proxy may pass events on as `text/plain`. None: the body is neither (the caller raises).
+
+    Raises:
+        ServerError: An event is unreadable, or reports an error.
+    """
+    body = text.strip()
+    if body.startswith(_SSE_START):
+        reader = EventReader(url)
+        out = [data for line in body.splitlines() for data in reader.feed(line)]
+        return out + reader.flush()
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return None
+    return [] if data is None else [decode_event("data", body, url)]
+
+
+__all__ = ["EventReader", "SSEParser", "decode_event", "events_of_body"]

@@ -37,12 +37,21 @@ from langchain_localkit._core.errors import (
     ServerTimeoutError,
     ServerUnavailableError,
 )
-from langchain_localkit.engines.http.errors import body_of, raise_error_body
-from langchain_localkit.engines.http.sse import EventReader
+from langchain_localkit.engines.http.errors import (
+    body_of,
+    json_of,
+    raise_error_body,
+    unexpected_answer,
+)
+from langchain_localkit.engines.http.sse import EventReader, events_of_body
 
 T = TypeVar("T")
 
 _POLL_INTERVAL = 0.25
+
+
+_STALE_RETRIES = 8
+"""How many times a request that met a connection the server had closed is sent again."""
 
 
 @functools.cache
@@ -53,6 +62,10 @@ def _ssl_context() -> ssl.SSLContext:
     for async calls, per event loop.
     """
     return httpx.create_ssl_context()
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return "text/event-stream" in response.headers.get("content-type", "").lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +312,7 @@ class HttpTransport:
         Waits while the model loads; maps errors to typed ones (see `exchange`).
         """
         response = yield from self.exchange(Call(method, path, body))
-        return body_of(response)
+        return json_of(response, self.base_url)
 
     def exchange(self, call: Call) -> Flow[httpx.Response]:
         """The flow of one exchange: the response, once the server answers with success.
@@ -329,13 +342,15 @@ class HttpTransport:
         # Requests, streamed or not, go as any HTTP client sends them: llama.cpp's server closes
         # the connection after a stream itself, servers that keep it (uvicorn under vLLM) let
         # the next request reuse it. A pooled connection the server closed while idle (llama.cpp
-        # keeps one 5 s) fails before any answer: it is retried once.
-        for attempt in (0, 1):
+        # keeps one 5 s) fails before any answer: it is retried. Several pooled connections can
+        # go stale together (threads that used the server at once, then waited), so a retry may
+        # meet another one: up to `_STALE_RETRIES` times, each failing at once.
+        for attempt in range(_STALE_RETRIES + 1):
             try:
                 response: httpx.Response = yield call
                 return response
             except httpx.RemoteProtocolError as e:
-                if attempt:
+                if attempt == _STALE_RETRIES:
                     raise self.transport_error(e, call.path) from e
             except httpx.TransportError as e:
                 raise self.transport_error(e, call.path) from e
@@ -362,11 +377,19 @@ class HttpTransport:
         """POST `body` and yield the JSON of each Server-Sent Event until the stream ends.
 
         Closing the iterator closes the connection (the server stops generating).
+
+        Raises:
+            ServerError: The answer is no event stream (an HTML page, plain text), or an
+                event is unreadable or reports an error.
         """
         call = Call("POST", path, body, stream=True)
         response = self.run(self.exchange(call))
         reader = EventReader(self.url(path))
         try:
+            if not _is_event_stream(response):
+                response.read()
+                yield from self._whole_body(response, path)
+                return
             for line in response.iter_lines():
                 yield from reader.feed(line)
             yield from reader.flush()
@@ -381,6 +404,11 @@ class HttpTransport:
         response = await self.arun(self.exchange(call))
         reader = EventReader(self.url(path))
         try:
+            if not _is_event_stream(response):
+                await response.aread()
+                for data in self._whole_body(response, path):
+                    yield data
+                return
             async for line in response.aiter_lines():
                 for data in reader.feed(line):
                     yield data
@@ -390,6 +418,14 @@ class HttpTransport:
             raise self.transport_error(e, path, streaming=True) from e
         finally:
             await response.aclose()
+
+    def _whole_body(self, response: httpx.Response, path: str) -> list[Any]:
+        """The events of an answer sent whole (see `events_of_body`), or the error it is."""
+        events = events_of_body(response.text, self.url(path))
+        if events is None:
+            content_type = response.headers.get("content-type", "")
+            raise unexpected_answer(self.url(path), content_type, response.text, self.base_url)
+        return events
 
     def transport_error(self, e: Exception, path: str, *, streaming: bool = False) -> Exception:
         """The typed error for an httpx transport failure on `path`."""
@@ -405,15 +441,21 @@ class HttpTransport:
                 f"`base_url=` if it listens elsewhere. ({e})"
             )
         if isinstance(e, httpx.TimeoutException):
+            cut = " mid-reply, so the reply was cut off" if streaming else ""
             return ServerTimeoutError(
                 f"The server at {self.url(path)} sent nothing for {self.timeout:g} s "
-                "(`request_timeout`). It may be overloaded or stuck; raise `request_timeout` "
-                "for long prompts on slow machines."
+                f"(`request_timeout`){cut}. It may be overloaded or stuck; raise "
+                "`request_timeout` for long prompts on slow machines."
             )
         if isinstance(e, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-            what = "in the middle of a reply" if streaming else "without answering"
+            what = (
+                "in the middle of a reply, so the reply was cut off"
+                if streaming
+                else "without answering"
+            )
+            detail = f" ({e})" if str(e) else ""
             return ServerDisconnectedError(
-                f"The server at {self.base_url} closed the connection {what} ({e}). It may "
+                f"The server at {self.base_url} closed the connection {what}{detail}. It may "
                 "have crashed (out of memory?) or been stopped; check its log and restart it."
             )
         return ServerUnavailableError(f"Could not talk to the server at {self.url(path)}: {e}")

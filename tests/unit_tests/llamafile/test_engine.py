@@ -207,7 +207,7 @@ def test_nothing_listening() -> None:
     assert isinstance(caught.value, ConnectionError)
 
 
-def test_a_stale_pooled_connection_is_retried_once() -> None:
+def test_a_stale_pooled_connection_is_retried() -> None:
     fake = FakeServer()
     calls = {"n": 0}
 
@@ -349,22 +349,27 @@ async def test_async_gives_up_loading_after_the_timeout(monkeypatch: pytest.Monk
         await engine_for(fake, load_timeout=0.05).ainfo()
 
 
-async def test_async_stale_pooled_connection_is_retried_once() -> None:
+async def test_async_stale_pooled_connections_are_retried_a_bounded_number_of_times() -> None:
+    from langchain_localkit.engines.http.transport import _STALE_RETRIES
+
     fake = FakeServer()
     calls = {"n": 0}
+    failing = {1, 3, 4}  # one stale connection, then two in a row
 
     def flaky(request: httpx.Request) -> httpx.Response:
         calls["n"] += 1
-        if calls["n"] in (1, 3, 4):
+        if calls["n"] in failing or calls["n"] > 5:
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
         return httpx.Response(200, json={"tokens": [{"id": 7, "piece": "a"}]})
 
     fake.on("POST", "/tokenize", flaky)
     engine = engine_for(fake)
     assert await engine.atokenize("a") == [7]
+    assert await engine.atokenize("a") == [7]
+    assert calls["n"] == 5
     with pytest.raises(ServerDisconnectedError, match="without answering"):
-        await engine.atokenize("a")  # a second failure in a row is not retried
-    assert calls["n"] == 4
+        await engine.atokenize("a")  # a server that always drops it: not retried forever
+    assert calls["n"] == 5 + _STALE_RETRIES + 1
     await engine.aclose()
 
 
