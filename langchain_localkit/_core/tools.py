@@ -188,7 +188,7 @@ def parse_tool_calls(
         if not match.group(2):
             try:
                 json.loads(raw)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 invalid.append(
                     invalid_tool_call(
                         args=raw,
@@ -201,6 +201,11 @@ def parse_tool_calls(
             data = json.loads(raw)
         except json.JSONDecodeError as e:
             invalid.append(invalid_tool_call(args=raw, id=call_id, error=f"invalid JSON: {e}"))
+            continue
+        except RecursionError:
+            invalid.append(
+                invalid_tool_call(args=raw, id=call_id, error="invalid JSON: nested too deeply")
+            )
             continue
         name = data.get("name") if isinstance(data, dict) else None
         args = data.get("arguments", data.get("parameters", {})) if isinstance(data, dict) else None
@@ -252,6 +257,10 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+MAX_SCHEMA_DEPTH = 64
+"""How deep `schema_errors` follows a value (and `$ref`s) before it calls the value too deep."""
+
+
 def schema_errors(
     value: Any, schema: Mapping[str, Any], path: str = "$", defs: Mapping[str, Any] | None = None
 ) -> list[str]:
@@ -259,7 +268,9 @@ def schema_errors(
 
     Checks `type`, `properties`, `required`, `additionalProperties: false`, `items`, `enum`,
     `const`, `anyOf`/`oneOf` and local `$ref`s: what tool and structured-output schemas from
-    Pydantic models and functions use. For output that no grammar constrained.
+    Pydantic models and functions use. For output that no grammar constrained. Keywords of a
+    malformed schema (a `required` that is not a list, an `anyOf` of strings) are skipped,
+    never raised on; a value (or a `$ref` chain) deeper than `MAX_SCHEMA_DEPTH` is an error.
 
     Example:
         >>> schema = {
@@ -270,26 +281,42 @@ def schema_errors(
         >>> schema_errors({"age": "ten"}, schema)
         ["$.age: expected integer, got 'ten'"]
     """
-    defs = defs if defs is not None else schema.get("$defs", schema.get("definitions", {}))
+    if not isinstance(schema, Mapping):
+        return []
+    if defs is None:
+        defs = schema.get("$defs", schema.get("definitions", {}))
+    return _schema_errors(value, schema, path, defs if isinstance(defs, Mapping) else {}, 0)
+
+
+def _schema_errors(
+    value: Any, schema: Any, path: str, defs: Mapping[str, Any], depth: int
+) -> list[str]:
+    if not isinstance(schema, Mapping):
+        return []  # `true`, or not a schema: nothing to check
+    if depth > MAX_SCHEMA_DEPTH:
+        return [f"{path}: nested deeper than {MAX_SCHEMA_DEPTH} levels"]
+    deeper = depth + 1
     if "$ref" in schema:
         target = defs.get(str(schema["$ref"]).rsplit("/", 1)[-1])
-        return schema_errors(value, target, path, defs) if isinstance(target, Mapping) else []
+        return _schema_errors(value, target, path, defs, deeper)
     for key in ("anyOf", "oneOf"):
         options = schema.get(key)
-        if options:
-            if any(not schema_errors(value, o, path, defs) for o in options):
+        if isinstance(options, list) and options:
+            if any(not _schema_errors(value, o, path, defs, deeper) for o in options):
                 return []
             return [f"{path}: matches none of the allowed shapes"]
     errors: list[str] = []
-    for sub in schema.get("allOf", []):
-        errors += schema_errors(value, sub, path, defs)
-    if "enum" in schema and value not in schema["enum"]:
-        return [f"{path}: {value!r} is not one of {schema['enum']!r}"]
+    all_of = schema.get("allOf")
+    for sub in all_of if isinstance(all_of, list) else []:
+        errors += _schema_errors(value, sub, path, defs, deeper)
+    enum = schema.get("enum")
+    if isinstance(enum, list) and value not in enum:
+        return [f"{path}: {value!r} is not one of {enum!r}"]
     if "const" in schema and value != schema["const"]:
         return [f"{path}: expected {schema['const']!r}"]
     kinds = schema.get("type")
-    if kinds is not None:
-        names = kinds if isinstance(kinds, list) else [kinds]
+    names = [k for k in (kinds if isinstance(kinds, list) else [kinds]) if isinstance(k, str)]
+    if names:
         ok = any(
             isinstance(value, _JSON_TYPES.get(k, (object,)))
             and not (k in ("integer", "number") and isinstance(value, bool))
@@ -298,18 +325,20 @@ def schema_errors(
         if not ok:
             return [f"{path}: expected {' or '.join(names)}, got {value!r}"]
     if isinstance(value, dict):
-        props = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
+        props = schema.get("properties")
+        props = props if isinstance(props, Mapping) else {}
+        required = schema.get("required")
+        for name in required if isinstance(required, list) else []:
+            if isinstance(name, str) and name not in value:
                 errors.append(f"{path}: missing required property {name!r}")
         for name, item in value.items():
             if name in props:
-                errors += schema_errors(item, props[name], f"{path}.{name}", defs)
+                errors += _schema_errors(item, props[name], f"{path}.{name}", defs, deeper)
             elif schema.get("additionalProperties") is False:
                 errors.append(f"{path}: unexpected property {name!r}")
     if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         for i, item in enumerate(value):
-            errors += schema_errors(item, schema["items"], f"{path}[{i}]", defs)
+            errors += _schema_errors(item, schema["items"], f"{path}[{i}]", defs, deeper)
     return errors
 
 
@@ -326,10 +355,13 @@ def first_json_value(text: str) -> Any:
                 return decoder.raw_decode(text, i)[0]
             except json.JSONDecodeError:
                 continue
+            except RecursionError:
+                raise ValueError("the JSON in the reply is nested too deeply to read") from None
     raise ValueError("no JSON object in the reply")
 
 
 __all__ = [
+    "MAX_SCHEMA_DEPTH",
     "UNTERMINATED",
     "TOOL_CALL_CLOSE",
     "TOOL_CALL_OPEN",

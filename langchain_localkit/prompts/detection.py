@@ -19,9 +19,10 @@ callers choose their fallback.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -64,6 +65,8 @@ class Detection:
             when it has one, recognised or not.
         template_exact: The model's template is exactly the family's (so rendering with either
             gives the same text).
+        control_tokens: The control tokens of the model's vocabulary (from its GGUF file), which
+            the special-token guard escapes in message text along with the format's own.
     """
 
     family: ModelFamily | None
@@ -71,6 +74,7 @@ class Detection:
     evidence: str
     chat_template: str | None = None
     template_exact: bool = False
+    control_tokens: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def known(self) -> bool:
@@ -186,6 +190,14 @@ def _from_name(name: str, source: DetectionSource, what: str) -> Detection | Non
 
 
 def _detect_gguf(path: Path) -> Detection:
+    from langchain_localkit.prompts._vocab import vocabulary_controls
+
+    found = _detect_gguf_format(path)
+    controls = vocabulary_controls(path)
+    return dataclasses.replace(found, control_tokens=controls) if controls else found
+
+
+def _detect_gguf_format(path: Path) -> Detection:
     from langchain_localkit._core.errors import ModelFileError
     from langchain_localkit._core.gguf import read_gguf_info
 
@@ -379,6 +391,7 @@ def detect(obj: Any, *, fallback: str | ModelFamily | None = None) -> Detection:
             "fallback",
             f"{result.evidence}; using the fallback {family.name}",
             chat_template=result.chat_template,
+            control_tokens=result.control_tokens,
         )
     return result
 

@@ -62,10 +62,27 @@ def check_policy(policy: str) -> GuardPolicy:
 
 @lru_cache(maxsize=256)
 def _pattern(controls: tuple[str, ...]) -> re.Pattern[str] | None:
-    ordered = sorted({c for c in controls if c}, key=len, reverse=True)
-    if not ordered:
+    words = {c for c in controls if c}
+    if not words:
         return None
-    return re.compile("|".join(re.escape(c) for c in ordered))
+    # A trie, not one alternative per string: a vocabulary has thousands of control tokens
+    # (Gemma 3: 6,000), and a flat alternation tries each of them at every `<`.
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return re.compile(_trie_regex(trie))
+
+
+def _trie_regex(node: dict[str, Any]) -> str:
+    """The regex of a trie; the longest string matches first (greedy optional tails)."""
+    branches = [re.escape(ch) + _trie_regex(child) for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
 
 
 def _escape_match(m: re.Match[str]) -> str:

@@ -102,7 +102,9 @@ def render_chat(
 
     The text of every message is guarded first: control strings of the format (`[/INST]`,
     `<|im_end|>`, `<end_of_turn>`, ...) found in it are escaped (default), stripped or allowed,
-    so that no message can close its turn and open a forged one. Formats without a system role
+    so that no message can close its turn and open a forged one; with a `Detection` of a GGUF
+    file, so are the other control tokens of its vocabulary (`<s>`, `<file_sep>`, ...), which
+    special-token parsing would otherwise turn into control tokens. Formats without a system role
     get the system message folded into a user turn; formats without tool messages get tool
     calls as JSON text and tool results as user turns.
 
@@ -145,7 +147,10 @@ def render_chat(
         controls = family.all_control_strings
     else:
         controls = control_strings_in_template(template)
-    controls = tuple(dict.fromkeys((*controls, *(s for s in (bos, eos) if s))))
+    vocabulary = (
+        family_or_template.control_tokens if isinstance(family_or_template, Detection) else ()
+    )
+    controls = tuple(dict.fromkeys((*controls, *(s for s in (bos, eos) if s), *vocabulary)))
 
     base = to_template_messages(messages, control_strings=controls, guard=guard)
     context: dict[str, Any] = dict(template_kwargs or {})
