@@ -6,8 +6,6 @@ import io
 import json
 import os
 import signal
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,25 +118,31 @@ def test_save_json_and_markdown(
     assert "_[length; " in markdown
 
 
-def interrupt_after(seconds: float) -> threading.Thread:
-    """Send this process SIGINT (what Ctrl-C sends) after `seconds`."""
+class InterruptAfterPieces(io.StringIO):
+    """Output that sends this process SIGINT (what Ctrl-C sends) once `pieces` writes came.
 
-    def send() -> None:
-        time.sleep(seconds)
-        os.kill(os.getpid(), signal.SIGINT)
+    Tied to the output, not to a clock, so a slow first token on a loaded machine cannot make
+    the Ctrl-C arrive before the answer has begun.
+    """
 
-    thread = threading.Thread(target=send)
-    thread.start()
-    return thread
+    def __init__(self, pieces: int) -> None:
+        super().__init__()
+        self.pieces = pieces
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        self.pieces -= 1
+        if self.pieces == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+        return written
 
 
 def test_ctrl_c_stops_the_answer_and_the_model_goes_on(tiny_chat: ChatLlamaCpp) -> None:
     long = tiny_chat.model_copy(update={"max_tokens": 0})  # until the context is full
-    chat, out = session(long, stop=StopOnInterrupt())
+    out = InterruptAfterPieces(5)
+    chat = ChatSession(long, Conversation("tiny"), out, stop=StopOnInterrupt())
     handler = signal.getsignal(signal.SIGINT)
-    thread = interrupt_after(0.3)
     chat.handle("tell me a long story")
-    thread.join()
     assert signal.getsignal(signal.SIGINT) is handler  # the REPL's handler is back
     stopped = chat.conversation.messages[1]
     assert stopped.stopped and stopped.content and stopped.timings is None
