@@ -23,7 +23,17 @@ from langchain_core.messages import (
 from langchain_localkit._core.errors import InvalidRequestError
 
 _KINDS = (SystemMessage, HumanMessage, AIMessage, ToolMessage, FunctionMessage, ChatMessage)
-_TEXT_BLOCKS = frozenset({"text", "tool_use", "tool_call", "reasoning", "thinking"})
+_TEXT_BLOCKS = frozenset(
+    {
+        "text",
+        "tool_use",
+        "tool_call",
+        "tool_call_chunk",
+        "invalid_tool_call",
+        "reasoning",
+        "thinking",
+    }
+)
 
 
 def _call_ids(message: AIMessage) -> tuple[set[str], bool]:
