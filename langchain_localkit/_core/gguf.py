@@ -12,7 +12,7 @@ import mmap
 import os
 import struct
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,10 +49,17 @@ _STRING, _ARRAY = 8, 9
 
 @dataclass(frozen=True)
 class ArraySummary:
-    """A long array in the metadata, kept as its element type and length only."""
+    """A long array in the metadata, kept as its element type, length and place in the file.
+
+    Attributes:
+        type: The GGUF type of its elements.
+        length: How many elements it has.
+        offset: The byte offset of its first element (`read_array_strings` reads from there).
+    """
 
     type: int
     length: int
+    offset: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,7 @@ class _Cursor:
         if vtype == _ARRAY:
             etype = int(self.scalar("<I", 4))
             n = self.count()
+            start = self.off
             if n > _MAX_KEPT_ARRAY:
                 if etype == _STRING:
                     self.skip_strings(n)
@@ -168,7 +176,7 @@ class _Cursor:
                     self.off += n * _SCALARS[etype][1]
                 else:
                     return [self.value(etype) for _ in range(n)]
-                return ArraySummary(etype, n)
+                return ArraySummary(etype, n, start)
             return [self.value(etype) for _ in range(n)]
         raise InvalidModelFileError(
             f"{self.path} is corrupt: unknown GGUF value type {vtype} at byte {self.off}.",
@@ -235,6 +243,49 @@ def context_memory_problem(info: GGUFInfo, n_ctx: int) -> str | None:
         f"than this machine's {have / 2**30:.1f} GiB of memory. Lower `n_ctx`"
         + (f" (the model was trained with {trained} tokens)." if trained else ".")
     )
+
+
+def read_array(info: GGUFInfo, key: str, indices: Collection[int] | None = None) -> list[Any]:
+    """The elements of a metadata array, read from the file when the header summarised it.
+
+    Args:
+        info: The header (`read_gguf_info`).
+        key: The array's key, e.g. `"tokenizer.ggml.token_type"`.
+        indices: Only these elements of a string array (the others are skipped, not
+            decoded); None: every element.
+
+    Returns:
+        The elements, in file order (of `indices` when given).
+
+    Raises:
+        InvalidModelFileError: The array runs past the end of the file.
+        KeyError: The header has no such key.
+    """
+    value = info.metadata[key]
+    if not isinstance(value, ArraySummary):
+        items = list(value) if isinstance(value, list) else [value]
+        return items if indices is None else [items[i] for i in sorted(indices)]
+    with info.path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        cur = _Cursor(buf, info.path, wide=True)
+        cur.off = value.offset
+        if value.type in _SCALARS:
+            fmt, size = _SCALARS[value.type]
+            cur.need(value.length * size)
+            return [
+                v for (v,) in struct.iter_unpack(fmt, buf[cur.off : cur.off + value.length * size])
+            ]
+        if value.type != _STRING:
+            return [cur.value(value.type) for _ in range(value.length)]
+        if indices is None:
+            return [cur.string() for _ in range(value.length)]
+        wanted = sorted(i for i in set(indices) if 0 <= i < value.length)
+        found: list[str] = []
+        done = 0
+        for i in wanted:
+            cur.skip_strings(i - done)
+            found.append(cur.string())
+            done = i + 1
+        return found
 
 
 def check_model_path(path: str | os.PathLike[str]) -> Path:
@@ -397,5 +448,6 @@ __all__ = [
     "context_memory_problem",
     "kv_cache_bytes",
     "physical_memory",
+    "read_array",
     "read_gguf_info",
 ]

@@ -10,15 +10,12 @@ template's own markers.
 
 from __future__ import annotations
 
-import mmap
-from array import array
 from functools import lru_cache
 from pathlib import Path
 
 _TOKENS = "tokenizer.ggml.tokens"
 _TYPES = "tokenizer.ggml.token_type"
 _UNKNOWN, _CONTROL = 2, 3
-_INT32 = 5
 _REASONING = frozenset(
     f"<{close}{tag}>" for tag in ("think", "thinking", "reasoning") for close in ("", "/")
 )
@@ -28,7 +25,9 @@ def vocabulary_controls(path: str | Path) -> tuple[str, ...]:
     """The control (and unknown) tokens of the GGUF file at `path`, as text.
 
     Reasoning tags (`<think>`, ...) are left out: templates handle them inside assistant text.
-    Returns an empty tuple when the file cannot be read (detection never fails on this).
+    The header is the one `read_gguf_info` caches; of the vocabulary, only the token types and
+    the control tokens' own strings are read. Returns an empty tuple when the file cannot be
+    read (detection never fails on this).
     """
     p = Path(path)
     try:
@@ -40,45 +39,21 @@ def vocabulary_controls(path: str | Path) -> tuple[str, ...]:
 
 @lru_cache(maxsize=32)
 def _read_controls(path: str, size: int, mtime_ns: int) -> tuple[str, ...]:
-    from langchain_localkit._core.gguf import _ARRAY, _STRING, _Cursor
+    from langchain_localkit._core.gguf import read_array, read_gguf_info
 
     try:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            if bytes(buf[:4]) != b"GGUF":
-                return ()
-            cur = _Cursor(buf, Path(path), wide=True)
-            cur.off = 8
-            cur.count()  # tensors
-            n_kv = cur.count()
-            tokens: list[str] | None = None
-            types: array[int] | None = None
-            for _ in range(n_kv):
-                key = cur.string()
-                vtype = int(cur.scalar("<I", 4))
-                if key == _TOKENS and vtype == _ARRAY:
-                    etype, n = int(cur.scalar("<I", 4)), cur.count()
-                    if etype != _STRING:
-                        return ()
-                    tokens = [cur.string() for _ in range(n)]
-                elif key == _TYPES and vtype == _ARRAY:
-                    etype, n = int(cur.scalar("<I", 4)), cur.count()
-                    if etype != _INT32:
-                        return ()
-                    cur.need(4 * n)
-                    types = array("i", bytes(buf[cur.off : cur.off + 4 * n]))
-                    cur.off += 4 * n
-                else:
-                    cur.value(vtype)
-                if tokens is not None and types is not None:
-                    break
+        info = read_gguf_info(path, check_tensors=False)
+        if _TOKENS not in info.metadata or _TYPES not in info.metadata:
+            return ()
+        types = read_array(info, _TYPES)
+        wanted = [i for i, kind in enumerate(types) if kind in (_CONTROL, _UNKNOWN)]
+        tokens = read_array(info, _TOKENS, wanted)
     except Exception:  # a broken or odd file: no controls (detection never fails on this)
-        return ()
-    if tokens is None or types is None or len(tokens) != len(types):
         return ()
     found = {
         t
-        for t, kind in zip(tokens, types, strict=True)
-        if kind in (_CONTROL, _UNKNOWN) and len(t) >= 3 and t.strip() and t not in _REASONING
+        for t in tokens
+        if isinstance(t, str) and len(t) >= 3 and t.strip() and t not in _REASONING
     }
     return tuple(sorted(found))
 

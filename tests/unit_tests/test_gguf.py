@@ -139,3 +139,26 @@ def test_tensor_check_after_a_header_only_read(tiny_gguf_path: Path, tmp_path: P
         read_gguf_info(cut)
     whole = read_gguf_info(tiny_gguf_path, check_tensors=False)
     assert read_gguf_info(tiny_gguf_path) is whole  # the check resumes; the header is not re-read
+
+
+def test_read_array_reads_a_summarised_array_from_the_file(tmp_path: Path) -> None:
+    from langchain_localkit._core.gguf import read_array
+
+    f = tmp_path / "vocab.gguf"
+    f.write_bytes(_vocab_gguf(1000) + b"\0" * 32)
+    info = read_gguf_info(f, check_tensors=False)
+    everything = read_array(info, "tokenizer.ggml.tokens")
+    assert len(everything) == 1000 and everything[:2] == ["t00", "t01"]
+    assert read_array(info, "tokenizer.ggml.tokens", [999, 5, 105]) == ["t05", "t05", "t99"]
+    assert read_array(info, "tokenizer.ggml.tokens", [1000, -1]) == []
+
+
+def test_read_array_of_a_kept_list_and_of_scalars(tiny_gguf_path: Path) -> None:
+    from langchain_localkit._core.gguf import read_array
+
+    info = read_gguf_info(tiny_gguf_path)
+    types = read_array(info, "tokenizer.ggml.token_type")
+    tokens = read_array(info, "tokenizer.ggml.tokens")
+    assert len(types) == len(tokens) and all(isinstance(t, int) for t in types)
+    controls = [i for i, kind in enumerate(types) if kind == 3]
+    assert read_array(info, "tokenizer.ggml.tokens", controls) == [tokens[i] for i in controls]
