@@ -24,7 +24,6 @@ from pathlib import Path
 
 from langchain_localkit._core.paths import cache_dir
 from langchain_localkit.testing.stores import (
-    write_header_gguf,
     write_hf_cache,
     write_hf_dangling_snapshot,
     write_lmstudio_models,
@@ -32,13 +31,6 @@ from langchain_localkit.testing.stores import (
     write_ollama_store,
 )
 from tests import models
-
-QWEN3_TEMPLATE = (
-    "{%- if tools %}{{ tools | tojson }}{% endif %}"
-    "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
-    "{%- if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"
-)
-"""A ChatML template that renders tools and opens a thought (what Qwen3's does, in short)."""
 
 SMOLLM2_REPO = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"
 THINKING_NAME = "localkit-tests/tiny-thinking/tiny-thinking-r1.gguf"
@@ -90,15 +82,7 @@ def write_home(root: Path) -> Home:
     hub = root / "hf" / "hub"
     write_hf_cache(hub, SMOLLM2_REPO, {"smollm2-135m-instruct-q4_1.gguf": smollm2})
     write_hf_dangling_snapshot(hub, "Qwen/Qwen3-8B-GGUF", "Qwen3-8B-Q4_K_M.gguf")
-    qwen3 = write_header_gguf(
-        root / "src" / "Qwen3-4B-Q4_K_M.gguf",
-        architecture="qwen3",
-        name="Qwen3 4B",
-        file_type=15,
-        size_label="4B",
-        context_length=40960,
-        chat_template=QWEN3_TEMPLATE,
-    )
+    qwen3 = models.write_qwen3_header(root / "src" / "Qwen3-4B-Q4_K_M.gguf")
     lmstudio = home / ".lmstudio" / "models"
     publisher, repo, file = THINKING_NAME.split("/")
     write_lmstudio_models(lmstudio, publisher, repo, {file: models.thinking_path("r1")})

@@ -74,3 +74,26 @@ def thinking_path(style: str = "qwen3") -> Path:
 
     folder = Path(tempfile.mkdtemp(prefix="localkit-thinking-"))
     return make_thinking_gguf(folder / f"tiny-thinking-{style}.gguf", style=style)  # type: ignore[arg-type]
+
+
+QWEN3_TEMPLATE = (
+    "{%- if tools %}{{ tools | tojson }}{% endif %}"
+    "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{%- if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"
+)
+"""A ChatML template that renders tools and opens a thought (what Qwen3's does, in short)."""
+
+
+def write_qwen3_header(path: Path) -> Path:
+    """A header-only GGUF as Qwen3 4B Q4_K_M's: qwen3, 4B, 40960 context, tools + thinking."""
+    from langchain_localkit.testing.stores import write_header_gguf
+
+    return write_header_gguf(
+        path,
+        architecture="qwen3",
+        name="Qwen3 4B",
+        file_type=15,
+        size_label="4B",
+        context_length=40960,
+        chat_template=QWEN3_TEMPLATE,
+    )

@@ -15,14 +15,12 @@ import pytest
 
 from langchain_localkit._core.paths import CACHE_ENV, cache_dir
 from langchain_localkit.testing.stores import (
-    write_header_gguf,
     write_hf_cache,
     write_hf_dangling_snapshot,
     write_ollama_missing_blob,
     write_ollama_store,
 )
 from tests import models
-from tests.cli_home import QWEN3_TEMPLATE
 
 STORE_VARIABLES = (
     "OLLAMA_MODELS",
@@ -55,15 +53,7 @@ def fake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeHome:
     for name in STORE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
-    qwen3 = write_header_gguf(
-        tmp_path / "src" / "Qwen3-4B-Q4_K_M.gguf",
-        architecture="qwen3",
-        name="Qwen3 4B",
-        file_type=15,
-        size_label="4B",
-        context_length=40960,
-        chat_template=QWEN3_TEMPLATE,
-    )
+    qwen3 = models.write_qwen3_header(tmp_path / "src" / "Qwen3-4B-Q4_K_M.gguf")
     tiny = models.tiny_path()
     ollama = write_ollama_store(
         home / ".ollama" / "models", {"tiny:latest": tiny, "qwen3:4b": qwen3}

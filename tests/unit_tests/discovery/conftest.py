@@ -11,13 +11,6 @@ import pytest
 from langchain_localkit.testing.stores import write_header_gguf, write_mmproj_gguf
 from tests import models
 
-QWEN3_TEMPLATE = (
-    "{%- if tools %}{{ tools | tojson }}{% endif %}"
-    "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
-    "{%- if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"
-)
-"""A ChatML template that renders tools and opens a thought (what Qwen3's does, in short)."""
-
 
 @dataclass(frozen=True)
 class Sources:
@@ -36,15 +29,7 @@ def src(tmp_path_factory: pytest.TempPathFactory) -> Sources:
     return Sources(
         tiny=models.tiny_path(),
         thinking=models.thinking_path("qwen3"),
-        qwen3=write_header_gguf(
-            folder / "Qwen3-4B-Q4_K_M.gguf",
-            architecture="qwen3",
-            name="Qwen3 4B",
-            file_type=15,
-            size_label="4B",
-            context_length=40960,
-            chat_template=QWEN3_TEMPLATE,
-        ),
+        qwen3=models.write_qwen3_header(folder / "Qwen3-4B-Q4_K_M.gguf"),
         bert=write_header_gguf(
             folder / "minilm.gguf", architecture="bert", name="all-MiniLM-L6-v2", file_type=0
         ),
