@@ -39,6 +39,8 @@ class Timings:
         total_ms: Wall time of the call.
         source: Where the figures come from (`"llama.cpp"`, `"llama.cpp server"`, `"ollama"`,
             `"gpt4all (measured)"`).
+        draft_tokens: Tokens guessed by speculative decoding (prompt lookup) and checked.
+        draft_accepted: Guessed tokens the model agreed with; each saved a decoding step.
 
     Example:
         >>> t = Timings(prompt_tokens=12, prompt_ms=40.0, eval_tokens=64, eval_ms=1000.0)
@@ -56,6 +58,13 @@ class Timings:
     ttft_ms: float | None = None
     total_ms: float | None = None
     source: str = ""
+    draft_tokens: int = 0
+    draft_accepted: int = 0
+
+    @property
+    def draft_acceptance(self) -> float | None:
+        """Share of guessed tokens kept (None when nothing was guessed)."""
+        return self.draft_accepted / self.draft_tokens if self.draft_tokens else None
 
     @property
     def prompt_tokens_per_second(self) -> float | None:
@@ -82,6 +91,8 @@ class Timings:
         data = dataclasses.asdict(self)
         data["prompt_tokens_per_second"] = self.prompt_tokens_per_second
         data["eval_tokens_per_second"] = self.eval_tokens_per_second
+        if self.draft_tokens:
+            data["draft_acceptance"] = self.draft_acceptance
         return data
 
     @classmethod
@@ -111,6 +122,8 @@ class Timings:
             ttft_ms=first.ttft_ms,
             total_ms=sum(t for t in totals if t is not None) if None not in totals else None,
             source=first.source,
+            draft_tokens=sum(p.draft_tokens for p in parts),
+            draft_accepted=sum(p.draft_accepted for p in parts),
         )
 
     @classmethod

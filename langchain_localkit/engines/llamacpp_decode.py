@@ -14,7 +14,7 @@ import ctypes
 import random
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from langchain_localkit._core.timings import Timings
 from langchain_localkit.engines.base import CallSettings
 from langchain_localkit.engines.gbnf import compile_grammar
 from langchain_localkit.engines.llamacpp_runtime import import_llama_cpp
+from langchain_localkit.engines.llamacpp_speculative import DraftStats, speculative_tokens
 from langchain_localkit.engines.stops import StopScanner
 
 SOURCE = "llama.cpp"
@@ -60,6 +61,10 @@ class SamplingParams(CallSettings):
     (`<|channel|>`, `<|message|>`, `<|end|>`, ...), which llama.cpp otherwise renders as
     nothing. End-of-generation tokens and stop strings that are one control token still end
     decoding without being written. Honoured by `stream` (not by `complete`)."""
+    prompt_lookup: int | None = None
+    """Prompt-lookup speculative decoding: up to this many tokens guessed from the prompt and
+    the reply so far are checked per step (None or 0: off). Honoured by `stream` when no
+    `logits_processor` is set."""
 
 
 def sampler_kwargs(params: SamplingParams) -> dict[str, Any]:
@@ -141,6 +146,7 @@ def run_info(
     load_ms: float | None,
     ttft_ms: float | None,
     model_name: str,
+    drafts: DraftStats | None = None,
 ) -> GenerationInfo:
     """A run's `GenerationInfo`, its timings from llama.cpp's prompt counters.
 
@@ -154,6 +160,7 @@ def run_info(
         load_ms: Load time, when the call loaded the model.
         ttft_ms: Time to the first token.
         model_name: The model's name.
+        drafts: Guessed and kept tokens, when the call decoded speculatively.
     """
     prompt_n, prompt_ms = perf
     timings = Timings(
@@ -166,6 +173,8 @@ def run_info(
         ttft_ms=ttft_ms,
         total_ms=total_ms,
         source=SOURCE,
+        draft_tokens=drafts.drafted if drafts is not None else 0,
+        draft_accepted=drafts.accepted if drafts is not None else 0,
     )
     return GenerationInfo(
         finish_reason=finish,
@@ -187,6 +196,7 @@ def decode(
     start: float,
     load_ms: float | None,
     model_name: str,
+    prefill: Callable[[Any, list[int]], None] | None = None,
 ) -> Generator[str | GenerationInfo, None, None]:
     """Generate after `tokens`: text deltas, then one `GenerationInfo`.
 
@@ -199,6 +209,9 @@ def decode(
         start: When the call started (`time.perf_counter()`).
         load_ms: Load time, when the call loaded the model.
         model_name: The model's name, for the `GenerationInfo`.
+        prefill: Brings the context to the whole prompt before sampling (the persistent
+            prompt cache restores a saved prefix and evaluates the rest); llama.cpp's perf
+            counters, reset just before, count only what it evaluates.
 
     Raises:
         ContextOverflowError: The prompt does not fit the context window (before decoding).
@@ -229,7 +242,18 @@ def decode(
     stop_reason: str | None = None
     first_at: float | None = None
     perf = (0, 0.0)
-    gen = llm.generate(tokens, **sampler_kwargs(params), temp=params.temperature)
+    if prefill is not None:
+        prefill(llm, tokens)
+    sampler = {**sampler_kwargs(params), "temp": params.temperature}
+    drafts: DraftStats | None = None
+    gen: Generator[int, Any, None]
+    if params.prompt_lookup and params.prompt_lookup > 0 and params.logits_processor is None:
+        drafts = DraftStats()
+        gen = speculative_tokens(
+            llm, tokens, sampler, n_draft=params.prompt_lookup, budget=limit, stats=drafts
+        )
+    else:
+        gen = llm.generate(tokens, **sampler)
     try:
         for token in gen:
             if first_at is None:
@@ -274,6 +298,7 @@ def decode(
         load_ms=load_ms,
         ttft_ms=(first_at - start) * 1e3 if first_at is not None else None,
         model_name=model_name,
+        drafts=drafts,
     )
 
 
