@@ -25,6 +25,11 @@ from langchain_localkit.engines.llamacpp import (
     LlamaLoadOptions,
     SamplingParams,
 )
+from langchain_localkit.engines.llamacpp_prompt_cache import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MIN_TOKENS,
+    PromptCache,
+)
 
 SAMPLING_OPTIONS = frozenset(
     {
@@ -44,6 +49,7 @@ SAMPLING_OPTIONS = frozenset(
         "grammar",
         "logits_processor",
         "logit_bias",
+        "prompt_lookup",
     }
 )
 
@@ -110,6 +116,18 @@ class LlamaCppLoadParams(BaseModel):
     """Print llama.cpp's timing report to stderr after each call (a `TimingCallbackHandler`
     is attached). Without it nothing is printed (llama.cpp's log goes to the
     `langchain_localkit.llama_cpp` logger)."""
+    prompt_cache: bool | str | Path = False
+    """Keep evaluated prompts on disk so that later calls, wrappers and processes whose prompt
+    starts the same way (a long system prompt, tool schemas) restore it instead of evaluating
+    it again. True: `prompt-cache` in the package's cache directory
+    (`~/.cache/langchain-localkit`); a path: that directory. Off by default: the files are
+    the model's state after your prompts, from which the prompts can be read back. See
+    "Prompt cache on disk" in docs/llamacpp.md."""
+    prompt_cache_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
+    """Bound on the prompt cache directory; least recently used states are removed first."""
+    prompt_cache_min_tokens: int = Field(default=DEFAULT_MIN_TOKENS, ge=1)
+    """A prompt is saved when its call evaluated at least this many tokens, and restored when
+    that spares at least this many."""
 
     _engine: LlamaCppEngine | None = PrivateAttr(default=None)
 
@@ -171,6 +189,11 @@ class LlamaCppLoadParams(BaseModel):
         """The llama.cpp engine (the model loads on first use and is shared by equal wrappers)."""
         if self._engine is None:
             self._engine = LlamaCppEngine(self._load_options())
+            self._engine.prompt_cache = PromptCache.from_setting(
+                self.prompt_cache,
+                max_bytes=self.prompt_cache_max_bytes,
+                min_tokens=self.prompt_cache_min_tokens,
+            )
         return self._engine
 
     @property
@@ -309,6 +332,13 @@ class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
     """A GBNF grammar file constraining every generation."""
     grammar: Any = None
     """A GBNF grammar (string or `llama_cpp.LlamaGrammar`) constraining every generation."""
+    prompt_lookup: int | None = Field(default=None, ge=0, strict=True)
+    """Prompt-lookup speculative decoding: up to this many tokens, guessed by finding the
+    last few tokens earlier in the prompt or the reply, are checked per decoding step (None
+    or 0: off). The output is what decoding one token at a time gives; replies that copy
+    their context (RAG answers, summaries, extractions) come faster. Also a call option.
+    Not used with `logits_processor` / `logit_bias`, or by the `logprobs`/`echo`/`suffix`
+    path."""
 
     @model_validator(mode="after")
     def _check_sampling_params(self) -> Self:

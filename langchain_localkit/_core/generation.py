@@ -59,7 +59,12 @@ class GenerationInfo:
         from langchain_localkit._core.langchain import usage_metadata
 
         return dict(
-            usage_metadata(self.prompt_tokens, self.completion_tokens, self.reasoning_tokens)
+            usage_metadata(
+                self.prompt_tokens,
+                self.completion_tokens,
+                self.reasoning_tokens,
+                self.timings.cached_tokens,
+            )
         )
 
     def to_generation_info(self) -> dict[str, Any]:
@@ -155,6 +160,13 @@ class Done:
     def reasoning_tokens(self) -> int:
         """Generated tokens that were the model's thoughts."""
         return sum(i.reasoning_tokens for i in self.infos)
+
+    @property
+    def cache_read_tokens(self) -> int:
+        """Prompt tokens reused from a cache, counted as `input_tokens` is."""
+        if self.attempts > 1:
+            return sum(i.timings.cached_tokens for i in self.infos)
+        return self.infos[0].timings.cached_tokens
 
     @property
     def timings(self) -> Timings:

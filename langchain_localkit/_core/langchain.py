@@ -40,13 +40,30 @@ def merge_stop(default: Sequence[str] | None, call: Sequence[str] | None) -> tup
     return tuple(merged)
 
 
-def usage_metadata(input_tokens: int, output_tokens: int, reasoning: int = 0) -> UsageMetadata:
-    """A LangChain `UsageMetadata` from token counts (`reasoning`: thought tokens among them)."""
+def usage_metadata(
+    input_tokens: int, output_tokens: int, reasoning: int = 0, cache_read: int = 0
+) -> UsageMetadata:
+    """A LangChain `UsageMetadata` from token counts.
+
+    Args:
+        input_tokens: Prompt tokens, the whole prompt (those read from a cache included).
+        output_tokens: Generated tokens.
+        reasoning: Generated tokens that were thoughts (`output_token_details.reasoning`).
+        cache_read: Prompt tokens reused from a cache instead of evaluated
+            (`input_token_details.cache_read`): the KV prefix a context or a server slot
+            still held, or a prompt state restored from disk.
+
+    Example:
+        >>> usage_metadata(1500, 20, cache_read=1400)["input_token_details"]
+        {'cache_read': 1400}
+    """
     usage = UsageMetadata(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         total_tokens=input_tokens + output_tokens,
     )
+    if cache_read > 0:
+        usage["input_token_details"] = {"cache_read": min(cache_read, input_tokens)}
     if reasoning:
         usage["output_token_details"] = {"reasoning": reasoning}
     return usage

@@ -325,7 +325,10 @@ class LocalChatModel(ModelProfiles, ToolsAndStructuredOutputMixin, BaseChatModel
             message=AIMessageChunk(
                 content="",
                 usage_metadata=usage_metadata(
-                    done.input_tokens, done.output_tokens, done.reasoning_tokens
+                    done.input_tokens,
+                    done.output_tokens,
+                    done.reasoning_tokens,
+                    done.cache_read_tokens,
                 ),
                 response_metadata=metadata,
                 chunk_position="last",

@@ -46,6 +46,7 @@ from langchain_localkit.engines.llamacpp_load import (
 )
 from langchain_localkit.engines.llamacpp_load import _llama_kwargs as _llama_kwargs
 from langchain_localkit.engines.llamacpp_load import _spare_context as _spare_context
+from langchain_localkit.engines.llamacpp_prompt_cache import PromptCache
 from langchain_localkit.engines.llamacpp_runtime import import_llama_cpp
 from langchain_localkit.engines.stops import held_back as _held_back  # noqa: F401 - old name
 
@@ -68,6 +69,8 @@ class LlamaCppEngine(InProcessEngine[LlamaLoadOptions]):
     supports_grammar = True
     supports_embeddings = True
     _new_handle = staticmethod(new_handle)
+    prompt_cache: PromptCache | None = None
+    """Saved prompt states on disk, restored by shared prefix (None: only the context's own)."""
 
     def _read_info(self) -> GGUFInfo:
         return read_gguf_info(self.options.model_path)
@@ -155,7 +158,8 @@ class LlamaCppEngine(InProcessEngine[LlamaLoadOptions]):
         if params.grammar:
             check_grammar(llm, params.grammar)
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
-        yield from decode(
+        prefill = self.prompt_cache.call() if self.prompt_cache is not None else None
+        items = decode(
             llm,
             tokens,
             params,
@@ -164,7 +168,13 @@ class LlamaCppEngine(InProcessEngine[LlamaLoadOptions]):
             start=start,
             load_ms=load_ms,
             model_name=self.model_name,
+            prefill=prefill,
         )
+        with contextlib.closing(items):
+            for item in items:
+                if prefill is not None and isinstance(item, GenerationInfo):
+                    prefill.annotate(item)
+                yield item
 
     def embed(
         self, texts: Sequence[str], *, normalize: bool = True, truncate: bool = True

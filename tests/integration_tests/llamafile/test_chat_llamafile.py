@@ -152,6 +152,13 @@ def test_output_cut_by_max_tokens_is_an_error(tiny_server: LlamaServer) -> None:
     )
 
 
+def _counts(msg: AIMessage) -> dict[str, object]:
+    """`usage_metadata` without `input_token_details` (what a cache held varies)."""
+    usage = dict(msg.usage_metadata or {})
+    usage.pop("input_token_details", None)
+    return usage
+
+
 def test_metadata_mirrors_chat_llamacpp(tiny_server: LlamaServer) -> None:
     pytest.importorskip("llama_cpp")
     from langchain_localkit.chat_models.llamacpp import ChatLlamaCpp
@@ -161,7 +168,7 @@ def test_metadata_mirrors_chat_llamacpp(tiny_server: LlamaServer) -> None:
     messages = [SystemMessage("Be brief."), HumanMessage("hi")]
     a, b = local.invoke(messages), remote.invoke(messages)
     assert set(a.response_metadata) - {"model_provider"} <= set(b.response_metadata)
-    assert a.usage_metadata == b.usage_metadata
+    assert _counts(a) == _counts(b)  # cache_read depends on what each had cached
     assert a.response_metadata["finish_reason"] == b.response_metadata["finish_reason"]
     # same prompt, same format: the local and the server-side prompt agree
     assert local.render(messages).prompt == remote.render(messages).prompt
@@ -201,7 +208,7 @@ async def test_streaming_false_gives_the_same_reply_without_the_stream(
     messages = [SystemMessage("Be brief."), HumanMessage("the moon")]
     a, b = streamed.invoke(messages), plain.invoke(messages)
     assert a.content == b.content and a.content
-    assert a.usage_metadata == b.usage_metadata
+    assert _counts(a) == _counts(b)  # b reads the prompt from the server's cache
     assert a.response_metadata["finish_reason"] == b.response_metadata["finish_reason"]
     assert (await plain.ainvoke(messages)).content == a.content
     batch = await plain.abatch([messages] * 3)

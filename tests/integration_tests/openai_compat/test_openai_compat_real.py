@@ -91,7 +91,9 @@ def test_greedy_reply_usage_and_timings_are_the_servers(any_server: LlamaServer)
     assert isinstance(msg, AIMessage) and msg.content
     assert msg.content == raw["choices"][0]["message"]["content"]
     usage = raw["usage"]
-    assert msg.usage_metadata == {
+    assert msg.usage_metadata is not None
+    counts = {k: v for k, v in msg.usage_metadata.items() if k != "input_token_details"}
+    assert counts == {  # cache_read depends on what the server's slot held
         "input_tokens": usage["prompt_tokens"],
         "output_tokens": usage["completion_tokens"],
         "total_tokens": usage["total_tokens"],
@@ -129,7 +131,9 @@ def test_chat_llamafile_on_the_chat_endpoint_gives_the_same_reply(
         base_url=smollm2_server.base_url, endpoint="chat", temperature=0, seed=7, max_tokens=32
     ).invoke(PROMPT)
     assert llamafile.content == ours.content
-    assert llamafile.usage_metadata == ours.usage_metadata
+    assert llamafile.usage_metadata and ours.usage_metadata
+    for key in ("input_tokens", "output_tokens"):  # cache_read: the second call hits the slot
+        assert llamafile.usage_metadata[key] == ours.usage_metadata[key]  # type: ignore[literal-required]
 
 
 # --- tools, structured output, grammar, extra fields ---------------------------------------------

@@ -111,7 +111,12 @@ def test_invoke_stream_and_generation_info() -> None:
     info = gen.generation_info or {}
     assert info["finish_reason"] == "stop"
     assert info["stop_reason"] == "eos"
-    assert info["usage"] == {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}
+    assert info["usage"] == {
+        "input_tokens": 5,
+        "output_tokens": 2,
+        "total_tokens": 7,
+        "input_token_details": {"cache_read": 1},  # the server's `timings.cache_n`
+    }
     assert info["timings"]["source"] == "llama.cpp server"
     assert info["stop_type"] == "eos"
     assert info["model_name"] == "tiny-llama.gguf"
@@ -171,7 +176,12 @@ def test_chat_renders_with_the_servers_template() -> None:
         "<|im_start|>assistant\n"
     )
     assert "<|im_end|>" in body["stop"]
-    assert msg.usage_metadata == {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6}
+    assert msg.usage_metadata == {
+        "input_tokens": 5,
+        "output_tokens": 1,
+        "total_tokens": 6,
+        "input_token_details": {"cache_read": 1},
+    }
     assert msg.response_metadata["model_provider"] == "llamafile"
     assert msg.response_metadata["stop_reason"] == "eos"
 
