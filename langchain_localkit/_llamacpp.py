@@ -335,8 +335,10 @@ class LlamaCppParams(LlamaCppLoadParams, GenerationParams):
     prompt_lookup: int | None = Field(default=None, ge=0, strict=True)
     """Prompt-lookup speculative decoding: up to this many tokens, guessed by finding the
     last few tokens earlier in the prompt or the reply, are checked per decoding step (None
-    or 0: off). The output is what decoding one token at a time gives; replies that copy
-    their context (RAG answers, summaries, extractions) come faster. Also a call option.
+    or 0: off). Each kept token is the sampler's own pick, so the reply is the one decoding
+    a token at a time gives up to llama.cpp's rounding, which differs slightly between a
+    batch and one token on quantized models; replies that copy their context (RAG answers,
+    summaries, extractions) come faster. Also a call option.
     Not used with `logits_processor` / `logit_bias`, or by the `logprobs`/`echo`/`suffix`
     path."""
 

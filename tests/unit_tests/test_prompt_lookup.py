@@ -10,7 +10,7 @@ import pytest
 from langchain_localkit import ChatLlamaCpp, LlamaCpp
 from langchain_localkit._core.generation import GenerationInfo
 from langchain_localkit.engines.llamacpp import LlamaCppEngine, LlamaLoadOptions, SamplingParams
-from langchain_localkit.engines.llamacpp_speculative import NgramIndex
+from langchain_localkit.engines.llamacpp_speculative import MIN_DRAFT, NgramIndex, next_draft_size
 
 REPEATING = "the cat sat on the mat. the cat sat on the"
 PROMPTS = [REPEATING, "hello world hello world hello", "a b c d e f g a b c d"]
@@ -173,3 +173,13 @@ def test_a_logits_processor_turns_it_off(engine: LlamaCppEngine) -> None:
     )
     assert info.timings.draft_tokens == 0
     assert seen == sorted(seen) and len(set(seen)) == len(seen)
+
+
+def test_the_guess_grows_while_kept_and_shrinks_after_a_miss() -> None:
+    assert next_draft_size(2, 8, drafted=2, kept=2) == 4
+    assert next_draft_size(8, 8, drafted=8, kept=8) == 8  # never past n_draft
+    assert next_draft_size(8, 8, drafted=8, kept=5) == 6  # what was kept, and one more
+    assert next_draft_size(8, 8, drafted=8, kept=0) == MIN_DRAFT
+    assert next_draft_size(1, 1, drafted=1, kept=0) == 1  # MIN_DRAFT never passes n_draft
+    assert next_draft_size(4, 8, drafted=0, kept=0) == 4  # nothing to guess: unchanged
+    assert next_draft_size(4, 8, drafted=2, kept=2) == 4  # a short guess proves nothing
