@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from langchain_localkit.chains._common import RECIPE_PROMPT_LOOKUP
 from langchain_localkit.chains._text import split_text
 from langchain_localkit.chains.agent import local_agent
 from langchain_localkit.chains.rag import (
@@ -45,6 +46,7 @@ __all__ = [
     "MAP_CHAT_PROMPT",
     "MAP_PROMPT",
     "QUESTIONS_GBNF",
+    "RECIPE_PROMPT_LOOKUP",
     "REDUCE_CHAT_PROMPT",
     "REDUCE_PROMPT",
     "build_retriever",

@@ -32,4 +32,65 @@ def takes_max_tokens(model: Any) -> bool:
     )
 
 
-__all__ = ["field_of", "takes_max_tokens", "unwrap"]
+RECIPE_PROMPT_LOOKUP = 4
+"""Draft tokens per step the RAG and summary recipes check on a llama.cpp face by default."""
+
+
+def _bound_kwargs(model: Any) -> dict[str, Any]:
+    """The call options of every `bind(...)` around `model`, outermost last."""
+    found: dict[str, Any] = {}
+    for _ in range(8):
+        kwargs = getattr(model, "kwargs", None)
+        if isinstance(kwargs, dict):
+            found = {**kwargs, **found}
+        bound = getattr(model, "bound", None)
+        if bound is None or not hasattr(bound, "invoke"):
+            break
+        model = bound
+    return found
+
+
+def with_prompt_lookup(model: Any, prompt_lookup: int | None) -> Any:
+    """`model` bound to check `prompt_lookup` guessed tokens per step, where that applies.
+
+    `None` (the recipes' default) turns prompt lookup on (`RECIPE_PROMPT_LOOKUP` tokens) for
+    the in-process llama.cpp faces, unless the model's own `prompt_lookup` field or a
+    `bind(prompt_lookup=...)` already chose; other models are returned as they are. `0`
+    leaves the model as it is; a positive number is bound as the call option.
+
+    Raises:
+        ValueError: A negative number, or a positive one for a model without prompt lookup.
+    """
+    if prompt_lookup is not None and (
+        isinstance(prompt_lookup, bool) or not isinstance(prompt_lookup, int) or prompt_lookup < 0
+    ):
+        raise ValueError(f"prompt_lookup must be None or an int >= 0, not {prompt_lookup!r}")
+    if prompt_lookup == 0:
+        return model
+    from langchain_localkit._llamacpp import LlamaCppParams
+
+    inner = unwrap(model)
+    if not isinstance(inner, LlamaCppParams):
+        if prompt_lookup is None:
+            return model
+        raise ValueError(
+            f"prompt_lookup={prompt_lookup} needs an in-process llama.cpp model (LlamaCpp, "
+            f"ChatLlamaCpp); {type(inner).__name__} has no prompt lookup. Pass "
+            "prompt_lookup=0 or leave it out."
+        )
+    if prompt_lookup is None:
+        if getattr(inner, "prompt_lookup", None) is not None or (
+            "prompt_lookup" in _bound_kwargs(model)
+        ):
+            return model
+        prompt_lookup = RECIPE_PROMPT_LOOKUP
+    return model.bind(prompt_lookup=prompt_lookup)
+
+
+__all__ = [
+    "RECIPE_PROMPT_LOOKUP",
+    "field_of",
+    "takes_max_tokens",
+    "unwrap",
+    "with_prompt_lookup",
+]

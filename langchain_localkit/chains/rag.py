@@ -19,7 +19,7 @@ from langchain_core.runnables import (
 )
 from langchain_core.vectorstores import InMemoryVectorStore, VectorStore
 
-from langchain_localkit.chains._common import field_of
+from langchain_localkit.chains._common import field_of, with_prompt_lookup
 from langchain_localkit.chains._text import split_text
 
 Source = Sequence[Document | str] | BaseRetriever | VectorStore
@@ -139,6 +139,7 @@ def local_rag_chain(
     chunk_overlap: int = 80,
     vectorstore: VectorStore | None = None,
     prompt: BasePromptTemplate | None = None,
+    prompt_lookup: int | None = None,
 ) -> Runnable[Any, dict[str, Any]]:
     """Answer questions from your documents, all on this machine, with the sources.
 
@@ -159,6 +160,11 @@ def local_rag_chain(
         chunk_overlap: Characters shared by neighbouring pieces.
         vectorstore: Where to store the pieces (default: a new `InMemoryVectorStore`).
         prompt: Another prompt (inputs `context` and `question`).
+        prompt_lookup: Guessed tokens checked per decoding step (prompt-lookup speculative
+            decoding, see `LlamaCpp.prompt_lookup`): answers quote their sources, so on
+            `LlamaCpp` / `ChatLlamaCpp` it is on by default (`RECIPE_PROMPT_LOOKUP` tokens)
+            unless the model or a `bind` already sets it; 0 turns it off. Other models are
+            used as they are.
 
     Returns:
         A runnable: a question (or `{"question": ...}`) to `{"answer": str, "sources":
@@ -166,7 +172,8 @@ def local_rag_chain(
         them (`[1]`, `[2]`, ...), each with `metadata["source"]`.
 
     Raises:
-        ValueError: Neither documents nor a retriever, or documents without `embeddings`.
+        ValueError: Neither documents nor a retriever, documents without `embeddings`, or
+            a `prompt_lookup` the model cannot use.
 
     Example:
         >>> from langchain_localkit import LlamaCpp, LlamaCppEmbeddings
@@ -202,7 +209,7 @@ def local_rag_chain(
     question: Runnable[Any, str] = RunnableLambda(
         lambda value: field_of(value, "question"), name="question"
     )
-    answer = chosen | llm | StrOutputParser()
+    answer = chosen | with_prompt_lookup(llm, prompt_lookup) | StrOutputParser()
     chain = (
         RunnableParallel(question=question, sources=question | found)
         | RunnablePassthrough.assign(context=lambda x: format_sources(x["sources"]))

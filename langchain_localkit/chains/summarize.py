@@ -11,7 +11,12 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import BasePromptTemplate, ChatPromptTemplate, PromptTemplate
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from langchain_localkit.chains._common import field_of, takes_max_tokens, unwrap
+from langchain_localkit.chains._common import (
+    field_of,
+    takes_max_tokens,
+    unwrap,
+    with_prompt_lookup,
+)
 from langchain_localkit.chains._text import split_text
 
 logger = logging.getLogger(__name__)
@@ -94,6 +99,7 @@ def summarize_chain(
     map_prompt: BasePromptTemplate | None = None,
     reduce_prompt: BasePromptTemplate | None = None,
     token_counter: Callable[[str], int] | None = None,
+    prompt_lookup: int | None = None,
 ) -> Runnable[Any, str]:
     """Map-reduce summary of a text of any length, each call within the model's context window.
 
@@ -113,13 +119,18 @@ def summarize_chain(
         map_prompt: Prompt for a piece (input `text`).
         reduce_prompt: Prompt for combining summaries (input `text`).
         token_counter: How to count tokens (default: `llm.get_num_tokens`).
+        prompt_lookup: Guessed tokens checked per decoding step (prompt-lookup speculative
+            decoding, see `LlamaCpp.prompt_lookup`): summaries reuse the text's words, so on
+            `LlamaCpp` / `ChatLlamaCpp` it is on by default (`RECIPE_PROMPT_LOOKUP` tokens)
+            unless the model or a `bind` already sets it; 0 turns it off. Other models are
+            used as they are.
 
     Returns:
         A runnable: a text (or `{"text": ...}`) to its summary.
 
     Raises:
-        ValueError: (when invoked) the window leaves no room for text after the prompt and
-            the summary.
+        ValueError: A `prompt_lookup` the model cannot use; (when invoked) the window leaves
+            no room for text after the prompt and the summary.
 
     Example:
         >>> from langchain_localkit import LlamaCpp
@@ -130,8 +141,8 @@ def summarize_chain(
     map_p = map_prompt or (MAP_CHAT_PROMPT if is_chat else MAP_PROMPT)
     reduce_p = reduce_prompt or (REDUCE_CHAT_PROMPT if is_chat else REDUCE_PROMPT)
     summary_tokens = max_summary_tokens or _output_budget(llm, 256)
-    model: Runnable[Any, Any] = (
-        llm.bind(max_tokens=summary_tokens) if takes_max_tokens(llm) else llm
+    model: Runnable[Any, Any] = with_prompt_lookup(
+        llm.bind(max_tokens=summary_tokens) if takes_max_tokens(llm) else llm, prompt_lookup
     )
     map_chain = map_p | model | StrOutputParser()
     reduce_chain = reduce_p | model | StrOutputParser()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
+from langchain_core.outputs import LLMResult
 from langchain_core.vectorstores import InMemoryVectorStore
 
 from langchain_localkit import ChatLlamaCpp, LlamaCpp, LlamaCppEmbeddings, Llamafile
@@ -79,12 +82,28 @@ def test_gemma_rag_cites_sources(gemma_path: Path, minilm: LlamaCppEmbeddings) -
     chat = ChatLlamaCpp(model_path=str(gemma_path), temperature=0, max_tokens=32, n_ctx=2048)
     for model in (llm, chat):
         rag = local_rag_chain(model, minilm, DOCUMENTS)
+        timings: list[dict[str, Any]] = []
         for question, source in QUESTIONS[:2]:
-            out = rag.invoke(question)
+            out = rag.invoke(question, {"callbacks": [_KeepTimings(timings)]})
             assert isinstance(out["answer"], str) and out["answer"]
             cited = [d.metadata["source"] for d in out["sources"]]
             assert cited[0] == source, (question, cited)
             assert len(cited) == 3 and all(isinstance(d, Document) for d in out["sources"])
+        # the recipe decodes with prompt lookup, and the answers copy enough to keep guesses
+        assert sum(t.get("draft_accepted", 0) for t in timings) > 0, timings
+
+
+class _KeepTimings(BaseCallbackHandler):
+    def __init__(self, into: list[dict[str, Any]]) -> None:
+        self.into = into
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        generation = response.generations[0][0]
+        message = getattr(generation, "message", None)
+        if message is not None:
+            self.into.append(message.response_metadata["timings"])
+        else:
+            self.into.append((generation.generation_info or {})["timings"])
 
 
 def test_llamafile_rag_connects_to_loopback_only(
