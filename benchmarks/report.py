@@ -23,6 +23,59 @@ def _fixed(value: float | None, spec: str) -> str:
     return spec.format(value) if value is not None else "-"
 
 
+def _short(scenario: str, contender: str) -> str:
+    """A chart label: the contender without its package, the model, the workload."""
+    model = next(
+        (label for key, label in _MODELS if key in scenario.lower()), scenario.split(",")[0]
+    )
+    work = " RAG" if "RAG" in scenario else " summary" if "summary" in scenario else ""
+    name = contender.removeprefix("localkit ").replace("(stream)", "").replace(".stream", "")
+    return f"{name} · {model}{work}".replace('"', "'")
+
+
+_MODELS = (("gemma", "Gemma"), ("smollm2", "SmolLM2"), ("tiny", "tiny"), ("minilm", "MiniLM"))
+
+
+def _chart(title: str, axis: str, bars: list[tuple[str, float]]) -> list[str]:
+    if not bars:
+        return []
+    labels = ", ".join(f'"{label}"' for label, _ in bars)
+    values = ", ".join(f"{value:.2f}" for _, value in bars)
+    top = max(value for _, value in bars) * 1.1
+    return [
+        "```mermaid",
+        "xychart-beta horizontal",
+        f'    title "{title}"',
+        f"    x-axis [{labels}]",
+        f'    y-axis "{axis}" 0 --> {top:.1f}',
+        f"    bar [{values}]",
+        "```",
+        "",
+    ]
+
+
+def charts(payload: dict[str, Any]) -> str:
+    """Two Mermaid bar charts of a saved run: every face against its raw runtime, and the
+    recipes' workloads with and without prompt lookup."""
+    faces: list[tuple[str, float]] = []
+    lookup: list[tuple[str, float]] = []
+    for scenario in payload["scenarios"]:
+        name = scenario["scenario"]
+        for row in scenario["rows"]:
+            if "decode_tps" not in row:
+                continue
+            contender = row["contender"]
+            if name.startswith("prompt lookup"):
+                if contender.startswith("raw") or "prompt_lookup=0" not in contender:
+                    lookup.append((_short(name, contender), row["decode_tps"]["median"]))
+            elif not contender.startswith("raw") and row.get("decode_ratio") is not None:
+                faces.append((_short(name, contender), row["decode_ratio"]))
+    return "\n".join(
+        _chart("Decode speed against the raw runtime (1.0 = raw)", "ratio", faces)
+        + _chart("The recipes' calls, raw vs prompt lookup", "decode tokens/s", lookup)
+    )
+
+
 def markdown(payload: dict[str, Any]) -> str:
     """The Markdown of one saved run (`harness.save`'s JSON)."""
     lines = [
@@ -62,7 +115,10 @@ def markdown(payload: dict[str, Any]) -> str:
         f"{payload.get('time')}, {payload.get('wall_s', 0) / 60:.1f} min"
         + (f"\n\nCPU: {machine['cpu']}" if machine.get("cpu") else "")
     )
-    return "\n".join([head, "", *lines, "", *others, "", "Targets:", "", *targets]) + "\n"
+    return (
+        "\n".join([head, "", charts(payload), *lines, "", *others, "", "Targets:", "", *targets])
+        + "\n"
+    )
 
 
 def main() -> None:

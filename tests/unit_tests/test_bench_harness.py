@@ -6,7 +6,7 @@ import itertools
 from dataclasses import asdict
 
 from benchmarks.harness import Contender, Sample, run_interleaved
-from benchmarks.report import markdown
+from benchmarks.report import charts, markdown
 
 
 def _runs(*samples: Sample) -> Contender:
@@ -37,3 +37,23 @@ def test_paired_ratios_cpu_per_token_and_report() -> None:
     assert "| scenario A | localkit Face.stream | 67.5 [45.0-90.0] | 0.909 |" in text
     assert "| +2.00 | 0 | 50.0 |" in text  # +TTFT, prompt tok/s (none here), CPU us/tok
     assert "- [MISSED] face >= 0.98 of raw: 0.909" in text
+    # the chart of every face against its raw call
+    assert "xychart-beta horizontal" in text
+    assert '"Face · scenario A"' in text and "bar [0.91]" in text
+
+
+def test_the_prompt_lookup_chart_shows_raw_and_lookup_rates() -> None:
+    rows = [
+        {"contender": name, "decode_tps": {"median": tps}, "decode_ratio": tps / 30}
+        for name, tps in (
+            ("raw llama_cpp create_completion(stream)", 30.0),
+            ("localkit LlamaCpp.stream, prompt_lookup=0", 30.3),
+            ("localkit LlamaCpp.stream, prompt_lookup=4", 90.0),
+        )
+    ]
+    scenario = {"scenario": "prompt lookup, RAG answers, gemma.gguf, 3 calls", "rows": rows}
+    text = charts({"scenarios": [scenario]})
+    assert text.count("```mermaid") == 1  # no face chart: prompt-lookup rows stay out of it
+    assert '"raw llama_cpp create_completion · Gemma RAG"' in text
+    assert '"LlamaCpp, prompt_lookup=4 · Gemma RAG"' in text
+    assert "bar [30.00, 90.00]" in text
