@@ -98,7 +98,11 @@ async def captured_bodies(base_url: str, texts: Sequence[str], tokens: int) -> l
 
 def raw_client(base_url: str) -> tuple[httpx.AsyncClient, Callable[[Sequence[bytes]], Run]]:
     """The baseline: one pooled `httpx.AsyncClient`, SSE parsed by hand, content joined."""
-    client = httpx.AsyncClient(base_url=base_url, timeout=600)
+    # llama-server closes a connection idle for 5 s; one reused just then fails before any
+    # answer (our faces retry that). The baseline lets idle connections go sooner instead.
+    client = httpx.AsyncClient(
+        base_url=base_url, timeout=600, limits=httpx.Limits(keepalive_expiry=1.0)
+    )
     headers = {"content-type": "application/json"}
 
     async def one(body: bytes) -> int:
