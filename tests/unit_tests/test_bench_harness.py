@@ -57,3 +57,11 @@ def test_the_prompt_lookup_chart_shows_raw_and_lookup_rates() -> None:
     assert '"raw llama_cpp create_completion · Gemma RAG"' in text
     assert '"LlamaCpp, prompt_lookup=4 · Gemma RAG"' in text
     assert "bar [30.00, 90.00]" in text
+
+
+def test_a_failed_scenario_is_a_missed_target() -> None:
+    from benchmarks.__main__ import targets
+    from benchmarks.harness import ScenarioResult
+
+    failed = ScenarioResult("scale-out (failed)", "-", notes=["failed: OSError: gone"])
+    assert targets([failed]) == [("scale-out runs", "failed: OSError: gone", False)]
