@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+
+def _layers(model: Any) -> Iterator[Any]:
+    """`model`, then each runnable its wrappers hold, the model inside last (8 deep at most)."""
+    yield model
+    for _ in range(8):
+        bound = getattr(model, "bound", None)
+        if bound is None or not hasattr(bound, "invoke"):
+            return
+        model = bound
+        yield model
 
 
 def unwrap(model: Any) -> Any:
     """The model inside `model.bind(...)` / `with_config(...)` wrappers (at most 8 deep)."""
-    for _ in range(8):
-        bound = getattr(model, "bound", None)
-        if bound is None or not hasattr(bound, "invoke"):
-            break
-        model = bound
-    return model
+    *_, inner = _layers(model)
+    return inner
 
 
 def field_of(value: Any, name: str) -> str:
@@ -39,14 +47,10 @@ RECIPE_PROMPT_LOOKUP = 4
 def _bound_kwargs(model: Any) -> dict[str, Any]:
     """The call options of every `bind(...)` around `model`, outermost last."""
     found: dict[str, Any] = {}
-    for _ in range(8):
-        kwargs = getattr(model, "kwargs", None)
+    for layer in _layers(model):
+        kwargs = getattr(layer, "kwargs", None)
         if isinstance(kwargs, dict):
             found = {**kwargs, **found}
-        bound = getattr(model, "bound", None)
-        if bound is None or not hasattr(bound, "invoke"):
-            break
-        model = bound
     return found
 
 
